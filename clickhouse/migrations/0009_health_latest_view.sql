@@ -1,0 +1,7 @@
+-- The latest snapshot of every target evaluated in the last day: `SELECT * FROM health_latest`.
+CREATE VIEW IF NOT EXISTS health_latest AS
+SELECT *
+FROM health_snapshots FINAL
+WHERE evaluated_at > now64(3) - INTERVAL 1 DAY
+ORDER BY target, evaluated_at DESC
+LIMIT 1 BY target

@@ -1,0 +1,6 @@
+"""Configuration: schema (model.py) and loading with precise errors (loader.py)."""
+
+from llmhealth.config.loader import ConfigError, load_config
+from llmhealth.config.model import Config, Target, Thresholds
+
+__all__ = ["Config", "ConfigError", "Target", "Thresholds", "load_config"]
