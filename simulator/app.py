@@ -1,0 +1,66 @@
+"""The simulator's ASGI app: an OpenAI-compatible API plus `/_sim` control routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from simulator.behavior import ModelBehavior
+from simulator.chat_request import parse_chat_request
+from simulator.errors import ApiError, render_api_error
+from simulator.openai_shapes import model_list
+from simulator.replies import answer
+from simulator.state import SimState
+
+
+def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> FastAPI:
+    """Build an app serving `models`; `seed` makes fault draws, latencies and ids
+    reproducible. The app's `SimState` is at `app.state.sim`.
+
+    Routes: GET /v1/models, POST /v1/chat/completions, GET /_sim/models,
+    PUT /_sim/models/{name}, GET /_sim/stats.
+    """
+    sim = SimState(models, seed)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sim.waiter.reset()
+        yield
+
+    app = FastAPI(title="llmhealth simulator", lifespan=lifespan)
+    app.state.sim = sim
+    app.add_exception_handler(ApiError, render_api_error)
+
+    @app.get("/v1/models")
+    async def list_models() -> dict:
+        """OpenAI model list of every served model."""
+        return model_list(sim.names(), sim.created)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        """OpenAI Chat Completions, stream or not, with the model's faults injected."""
+        chat = parse_chat_request(await request.body())
+        behavior = sim.effective(chat.model)
+        fault = sim.draw_fault(chat.model, behavior)
+        return await answer(request, sim, chat, behavior, fault)
+
+    @app.get("/_sim/models")
+    async def get_behaviors() -> dict[str, ModelBehavior]:
+        """Base behaviour (schedule included) of every model."""
+        return sim.behaviors()
+
+    @app.put("/_sim/models/{name}")
+    async def put_behavior(name: str, behavior: ModelBehavior) -> ModelBehavior:
+        """Replace or add `name`'s behaviour and restart its schedule clock."""
+        sim.replace(name, behavior)
+        return behavior
+
+    @app.get("/_sim/stats")
+    async def stats() -> dict[str, dict[str, int]]:
+        """Per-model `{"requests": n, "errors": n}`."""
+        return sim.stats()
+
+    return app

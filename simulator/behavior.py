@@ -1,0 +1,94 @@
+"""How one simulated model behaves: latency, throughput, injected faults and a schedule."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ErrorKind = Literal[
+    "http_500", "http_429", "http_401", "timeout", "stream_cut", "invalid_json", "empty"
+]
+Seconds = Annotated[float, Field(gt=0)]
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class Phase(BaseModel):
+    """One step of a schedule: lasts `duration` seconds and overrides any subset of the
+    base behaviour's fields (a field left out keeps the base value)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    duration: Seconds
+    latency_p50: Seconds | None = None
+    latency_p99: Seconds | None = None
+    ttft_p50: Seconds | None = None
+    ttft_p99: Seconds | None = None
+    tokens_per_second: Seconds | None = None
+    error_rate: Rate | None = None
+    error_kind: ErrorKind | None = None
+    hang_seconds: Seconds | None = None
+
+    def overrides(self) -> dict[str, object]:
+        """The behaviour fields this phase sets explicitly."""
+        return self.model_dump(exclude={"duration"}, exclude_none=True)
+
+
+class ModelBehavior(BaseModel):
+    """Behaviour of one simulated model. Times are in seconds.
+
+    Non-stream requests take a whole-request latency drawn from a lognormal with median
+    `latency_p50` and 99th percentile `latency_p99`; streams send their first chunk after a
+    TTFT drawn the same way from `ttft_p50`/`ttft_p99`, then one chunk every
+    1/`tokens_per_second`. Each request fails with `error_kind` with probability
+    `error_rate`; a `timeout` fault hangs for `hang_seconds`. `schedule` phases cycle
+    forever from the model's start time; an empty schedule means the base behaviour always.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_p50: Seconds = 0.05
+    latency_p99: Seconds = 0.15
+    ttft_p50: Seconds = 0.03
+    ttft_p99: Seconds = 0.1
+    tokens_per_second: Seconds = 200.0
+    error_rate: Rate = 0.0
+    error_kind: ErrorKind = "http_500"
+    hang_seconds: Seconds = 3600.0
+    schedule: list[Phase] = []
+
+    @model_validator(mode="after")
+    def _check_percentiles(self) -> ModelBehavior:
+        if self.latency_p99 < self.latency_p50:
+            raise ValueError(
+                f"latency_p99 ({self.latency_p99}) must be >= latency_p50 ({self.latency_p50})"
+            )
+        if self.ttft_p99 < self.ttft_p50:
+            raise ValueError(f"ttft_p99 ({self.ttft_p99}) must be >= ttft_p50 ({self.ttft_p50})")
+        return self
+
+    @model_validator(mode="after")
+    def _check_phases(self) -> ModelBehavior:
+        for index, phase in enumerate(self.schedule):
+            try:
+                self._merged(phase)
+            except ValueError as exc:
+                raise ValueError(f"schedule[{index}]: {exc}") from exc
+        return self
+
+    def at(self, elapsed_seconds: float) -> ModelBehavior:
+        """Effective behaviour `elapsed_seconds` after the schedule started: the base merged
+        with the active phase, with an empty schedule."""
+        if not self.schedule:
+            return self
+        position = elapsed_seconds % sum(phase.duration for phase in self.schedule)
+        for phase in self.schedule:
+            if position < phase.duration:
+                return self._merged(phase)
+            position -= phase.duration
+        # Floating-point rounding can leave `position` a hair past the last boundary.
+        return self._merged(self.schedule[-1])
+
+    def _merged(self, phase: Phase) -> ModelBehavior:
+        base = self.model_dump(exclude={"schedule"})
+        return ModelBehavior.model_validate({**base, **phase.overrides()})

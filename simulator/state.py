@@ -1,0 +1,83 @@
+"""Mutable runtime state of one simulator app: behaviours, schedule clocks, counters, RNG."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from simulator.behavior import ErrorKind, ModelBehavior
+from simulator.errors import ApiError
+from simulator.latency import sample_latency
+from simulator.waiting import Waiter
+
+
+@dataclass
+class Counters:
+    """Requests received for one model and how many of them got an injected fault."""
+
+    requests: int = 0
+    errors: int = 0
+
+
+class SimState:
+    """Everything the routes share. All methods run on the server's event loop thread."""
+
+    def __init__(self, models: dict[str, ModelBehavior], seed: int | None) -> None:
+        self.rng = random.Random(seed)
+        self.waiter = Waiter()
+        self.created = int(time.time())
+        self._behaviors: dict[str, ModelBehavior] = {}
+        self._clocks: dict[str, float] = {}
+        self._counters: dict[str, Counters] = {}
+        for name, behavior in models.items():
+            self.replace(name, behavior)
+
+    def names(self) -> list[str]:
+        """Served model names in insertion order."""
+        return list(self._behaviors)
+
+    def behaviors(self) -> dict[str, ModelBehavior]:
+        """Base behaviours (schedules included) by model name."""
+        return dict(self._behaviors)
+
+    def replace(self, name: str, behavior: ModelBehavior) -> None:
+        """Set (or add) `name`'s behaviour and restart its schedule clock; counters persist."""
+        self._behaviors[name] = behavior
+        self._clocks[name] = time.monotonic()
+        self._counters.setdefault(name, Counters())
+
+    def effective(self, name: str) -> ModelBehavior:
+        """`name`'s behaviour right now; raises a 404 `ApiError` for an unknown model."""
+        behavior = self._behaviors.get(name)
+        if behavior is None:
+            raise ApiError.model_not_found(name)
+        return behavior.at(time.monotonic() - self._clocks[name])
+
+    def draw_fault(self, name: str, behavior: ModelBehavior) -> ErrorKind | None:
+        """Count one request for `name` and decide whether it fails: `error_kind` with
+        probability `error_rate`, else None."""
+        counters = self._counters[name]
+        counters.requests += 1
+        if behavior.error_rate > 0 and self.rng.random() < behavior.error_rate:
+            counters.errors += 1
+            return behavior.error_kind
+        return None
+
+    def latency(self, behavior: ModelBehavior) -> float:
+        """Sample a whole-request latency for a non-stream request."""
+        return sample_latency(self.rng, behavior.latency_p50, behavior.latency_p99)
+
+    def ttft(self, behavior: ModelBehavior) -> float:
+        """Sample a time to first chunk for a stream."""
+        return sample_latency(self.rng, behavior.ttft_p50, behavior.ttft_p99)
+
+    def completion_id(self) -> str:
+        """A fresh `chatcmpl-…` id, reproducible under a fixed seed."""
+        return f"chatcmpl-{self.rng.getrandbits(96):024x}"
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """`{name: {"requests": n, "errors": n}}` for every model ever served."""
+        return {
+            name: {"requests": c.requests, "errors": c.errors} for name, c in self._counters.items()
+        }
