@@ -23,6 +23,8 @@ def _inner(value: Any) -> str:
         return _quote(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_inner(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_inner(k)}:{_inner(v)}" for k, v in value.items()) + "}"
     return encode_param(value)
 
 
@@ -31,7 +33,7 @@ def encode_param(value: Any) -> str:
 
     str → as is (top level strings are not quoted); bool → 1/0; int/float → decimal
     (NaN/inf rejected); datetime → Unix seconds with fraction (timezone-aware required);
-    list/tuple → `[…]` with quoted strings; None → `\\N` (for Nullable types).
+    list/tuple → `[…]` with quoted strings; dict → `{k:v,…}` (Map); None → `\\N` (for Nullable types).
     """
     if value is None:
         return "\\N"
@@ -49,8 +51,8 @@ def encode_param(value: Any) -> str:
         return f"{value.timestamp():.6f}"
     if isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_inner(v) for v in value) + "]"
+    if isinstance(value, (list, tuple, dict)):
+        return _inner(value)
     raise TypeError(f"unsupported query parameter type {type(value).__name__}")
 
 

@@ -6,3 +6,4 @@ SELECT target, status, reason, requests, errors, error_rate,
        formatDateTime(evaluated_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS evaluated_at
 FROM health_latest
 ORDER BY target
+SETTINGS output_format_json_quote_64bit_integers = 0

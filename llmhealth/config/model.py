@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -27,6 +27,22 @@ def parse_duration(value: object) -> object:
     return value
 
 
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
+    return value.rstrip("/")
+
+
+def _env_name(value: str) -> str:
+    # Never echo the value: a pasted API key would end up in the error text.
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise ValueError("must be the NAME of an environment variable that holds the secret "
+                         "(e.g. OPENAI_API_KEY), not the secret itself")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Ratio = Annotated[float, Field(ge=0, le=1)]
@@ -73,9 +89,9 @@ class Target(Strict):
 
     name: Annotated[str, Field(pattern=_NAME)]
     protocol: Literal["openai"] = "openai"
-    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    base_url: Url
     model: Annotated[str, Field(min_length=1)]
-    api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    api_key_env: EnvName | None = None
     provider: str = "openai"
     probes: Annotated[list[ProbeKind], Field(min_length=1)] = ["completion", "stream"]
     interval: Seconds | None = None
@@ -108,7 +124,7 @@ class ServerStore(Strict):
     host: str = "127.0.0.1"
     port: Port = 9000
     user: str = "default"
-    password_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    password_env: EnvName | None = None
 
 
 class StoreSettings(Strict):

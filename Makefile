@@ -1,0 +1,37 @@
+# llmhealth — `make run` and `make test` install what they need on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: install run test test-unit test-embedded bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## the whole pipeline on this machine (demo targets when no config); ARGS="--config x.yaml"
+	$(VENV)/bin/llmhealth run $(ARGS)
+
+test: $(STAMP)  ## unit, embedded end-to-end and (with Docker) container tests
+	$(PY) -m pytest -q -ra $(ARGS)
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -ra tests/unit $(ARGS)
+
+bench: $(STAMP)  ## writes BENCHMARKS.md
+	$(PY) -m bench $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m pip install --quiet ruff==0.17.5
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,3 @@
+from llmhealth.cli import app
+
+app(prog_name="llmhealth")

@@ -1,0 +1,151 @@
+"""The `llmhealth` command. Thin: each command parses flags and calls one component."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from llmhealth.config import Config, ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Health monitoring for LLM providers and models.")
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _load(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    try:
+        return load_config(path, overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable; keeps type checkers quiet
+
+
+def _nested(pairs: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for (section, key), value in pairs.items():
+        if value is not None:
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory of the embedded store.")] = None,
+    store_port: Annotated[int | None, typer.Option(help="Port of the store's ClickHouse HTTP endpoint.")] = None,
+    otlp_grpc_port: Annotated[int | None, typer.Option(help="Collector OTLP/gRPC port.")] = None,
+    otlp_http_port: Annotated[int | None, typer.Option(help="Collector OTLP/HTTP port.")] = None,
+    simulator_port: Annotated[int | None, typer.Option(help="Demo simulator port.")] = None,
+    live: Annotated[bool, typer.Option(help="Live status table (default on a terminal).")] = True,
+) -> None:
+    """Run the whole pipeline here: embedded store, collector, prober, aggregator."""
+    from aggregator.store.base import StoreError
+    from llmhealth import logs
+    from llmhealth.run.demo import with_demo_targets
+    from llmhealth.run.pipeline import run_pipeline
+    from llmhealth.run.ports import PortInUse
+
+    overrides = _nested({("store", "data_dir"): data_dir, ("store", "http_port"): store_port,
+                         ("collector", "grpc_port"): otlp_grpc_port,
+                         ("collector", "http_port"): otlp_http_port,
+                         ("simulator", "port"): simulator_port})
+    cfg = _load(config, overrides)
+    demo = not cfg.targets
+    if demo:
+        cfg = with_demo_targets(cfg)
+    console = Console(stderr=True)
+    try:
+        from aggregator.store.embedded import check_data_dir
+        check_data_dir(cfg.store.data_dir)
+        (cfg.store.data_dir / "run").mkdir(exist_ok=True)
+    except StoreError as exc:
+        _fail(str(exc))
+    logs.configure(console, cfg.store.data_dir / "run" / "llmhealth.log")
+    if demo:
+        console.log("no targets configured: monitoring the built-in demo (simulator on "
+                    f"127.0.0.1:{cfg.simulator.port})")
+    try:
+        code = asyncio.run(run_pipeline(cfg, demo=demo, console=console,
+                                        live=live and console.is_terminal))
+    except (PortInUse, StoreError) as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate(config: ConfigOpt = None,
+            data_dir: Annotated[Path | None, typer.Option(help="Embedded store data directory.")] = None) -> None:
+    """Apply pending schema migrations and the configured retention, then exit."""
+    from aggregator.migrate import migrate as apply
+    from aggregator.store.base import StoreError
+    from llmhealth import logs
+    from llmhealth.stores import open_store
+
+    cfg = _load(config, _nested({("store", "data_dir"): data_dir}))
+    logs.configure(Console(stderr=True))
+    try:
+        store = open_store(cfg)
+        applied = apply(store, cfg.retention)
+        store.close()
+    except StoreError as exc:
+        _fail(str(exc))
+    typer.echo(f"applied {len(applied)} migrations" if applied else "schema is up to date")
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+    url: Annotated[str | None, typer.Option(help="ClickHouse HTTP URL (default: from the config).")] = None,
+) -> None:
+    """Show the latest status of every target."""
+    from aggregator.status_view import FIELDS, StatusUnavailable, fetch_over_http, render
+
+    cfg = _load(config)
+    target_url = url or f"http://{cfg.store.http_host}:{cfg.store.http_port}/"
+    try:
+        rows = fetch_over_http(target_url, cfg.store.database)
+    except StatusUnavailable as exc:
+        _fail(str(exc), code=1)
+    if as_json:
+        typer.echo(json.dumps([{k: row.get(k) for k in FIELDS} for row in rows], indent=2))
+    else:
+        Console().print(render(rows))
+
+
+@app.command(hidden=True)
+def probe(config: ConfigOpt = None) -> None:
+    """Run the prober alone (started by `llmhealth run`)."""
+    from prober.main import main
+
+    raise typer.Exit(main(_load(config)))
+
+
+@app.command()
+def simulate(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8900,
+    scenario: Annotated[Path | None, typer.Option(help="YAML file of model behaviours (default: the demo).")] = None,
+) -> None:
+    """Serve fake OpenAI-compatible models with scripted faults."""
+    from simulator.scenarios import demo_models, load_models
+    from simulator.server import serve
+
+    try:
+        models = load_models(scenario) if scenario else demo_models()
+    except ValueError as exc:
+        _fail(str(exc))
+    serve(models, host=host, port=port)
+
