@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from llmhealth.config import Config, ConfigError, load_config
 
@@ -20,7 +22,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML con
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -62,6 +64,15 @@ def run(
                          ("collector", "http_port"): otlp_http_port,
                          ("simulator", "port"): simulator_port})
     cfg = _load(config, overrides)
+    if cfg.store.mode != "embedded":
+        _fail("llmhealth run always uses the embedded store; store.mode: server is for the "
+              "compose stack and `llmhealth migrate`")
+    from prober.apikeys import MissingApiKey, resolve_api_keys
+
+    try:
+        resolve_api_keys(cfg.targets, os.environ)
+    except MissingApiKey as exc:
+        _fail(str(exc))
     demo = not cfg.targets
     if demo:
         cfg = with_demo_targets(cfg)
@@ -122,7 +133,10 @@ def status(
     if as_json:
         typer.echo(json.dumps([{k: row.get(k) for k in FIELDS} for row in rows], indent=2))
     else:
-        Console().print(render(rows))
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=220)  # a pipe or file: do not fold to 80 columns
+        console.print(render(rows))
 
 
 @app.command(hidden=True)

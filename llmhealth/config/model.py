@@ -11,7 +11,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -114,8 +122,8 @@ class ProberSettings(Strict):
 
 
 class AggregatorSettings(Strict):
-    interval: Seconds = 5.0
-    window: Seconds = 300.0
+    interval: Annotated[Seconds, Field(ge=1)] = 5.0
+    window: Annotated[Seconds, Field(ge=1)] = 300.0
 
 
 class ServerStore(Strict):
@@ -171,6 +179,12 @@ class Config(Strict):
             if target.name in seen:
                 raise ValueError(f"target name {target.name!r} is used twice; names must be unique")
             seen.add(target.name)
+            try:
+                self.thresholds_for(target)
+            except ValidationError as exc:
+                detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ValueError(f"target {target.name!r}: thresholds override conflicts with "
+                                 f"the global thresholds: {detail}") from None
         return self
 
     def thresholds_for(self, target: Target) -> Thresholds:

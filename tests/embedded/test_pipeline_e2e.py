@@ -149,3 +149,12 @@ def test_unwritable_data_dir_is_named(tmp_path: Path) -> None:
     blocked.write_text("not a directory")
     result = _cli("run", "--data-dir", str(blocked / "data"))
     assert result.returncode == 2 and "data dir" in result.stderr and "cannot create" in result.stderr
+
+
+def test_missing_api_key_fails_at_start_without_value(tmp_path: Path, monkeypatch) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("targets:\n  - name: a\n    base_url: http://127.0.0.1:9/v1\n    model: m\n"
+                      "    api_key_env: LLMHEALTH_TEST_UNSET_KEY\n")
+    result = _cli("run", "--config", str(config), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert "target 'a': environment variable LLMHEALTH_TEST_UNSET_KEY is not set" in result.stderr

@@ -38,6 +38,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
                  "than or equal to 65535", id="port"),
     pytest.param("invalid-retention.yaml", "invalid-retention.yaml:2: retention.metrics_days: Input "
                  "should be greater than or equal to 1", id="retention"),
+    pytest.param("invalid-target-threshold-override.yaml", "invalid-target-threshold-override.yaml: "
+                 "(top level): target 'a': thresholds override conflicts with the global thresholds: "
+                 "degraded_error_rate (0.8) must not exceed unhealthy_error_rate (0.5)",
+                 id="target-threshold-override"),
     pytest.param("invalid-missing-model.yaml", "invalid-missing-model.yaml:2: targets[0].model: Field "
                  "required", id="missing-model"),
 ])
