@@ -50,9 +50,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     info = {"process": process, "config": config_path, "url": f"http://127.0.0.1:{store_port}/",
             "started": started, "log": tmp / "run.log"}
     yield info
-    if process.poll() is None:
+    if process.poll() is None:  # a test failed before the Ctrl-C test: kill the whole tree
+        tree = psutil.Process(process.pid).children(recursive=True)
         process.kill()
         process.wait()
+        for child in tree:
+            child.kill()
+        psutil.wait_procs(tree, timeout=5)
 
 
 def _query(url: str, text: str, params: dict | None = None) -> list[dict]:
