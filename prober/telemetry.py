@@ -24,7 +24,6 @@ import llmhealth
 from llmhealth.config.model import Config, Target
 from prober.outcome import OK, ProbeResult
 
-SERVICE_NAME = "llmhealth-prober"
 MAX_BUCKETS = 640
 EXPORT_TIMEOUT_S = 5.0
 SHUTDOWN_TIMEOUT_MS = 10_000
@@ -58,7 +57,7 @@ class Telemetry:
         self._provider = MeterProvider(
             metric_readers=[reader],
             resource=Resource.create(
-                {"service.name": SERVICE_NAME, "service.version": llmhealth.__version__}
+                {"service.name": llmhealth.PROBER_SERVICE_NAME, "service.version": llmhealth.__version__}
             ),
             views=[
                 View(

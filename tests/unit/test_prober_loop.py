@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import statistics
-from typing import Self
 
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -14,6 +13,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from llmhealth.config.model import Config, Target
 from prober.loop import run_targets
 from prober.telemetry import TEMPORALITY, Telemetry
+from tests.unit.raw_http import FakeServer, headers_of
 
 SECRET = "sk-test-SECRET123"
 
@@ -29,59 +29,36 @@ COMPLETION = {
 }
 
 
-class Provider:
-    """A raw HTTP/1.1 chat endpoint on 127.0.0.1:<ephemeral> that answers each request
-    after `delay` seconds (never when `delay` is None) and records when requests arrive.
-    With `echo_key` it answers 401 and echoes the Authorization header, as a hostile or
-    careless provider might."""
+class Provider(FakeServer):
+    """A chat endpoint that answers each request after `delay` seconds (never when `delay` is
+    None) and records when requests arrive. With `echo_key` it answers 401 and echoes the
+    Authorization header, as a hostile or careless provider might."""
 
     def __init__(self, delay: float | None = 0.0, *, echo_key: bool = False) -> None:
+        super().__init__(Provider._answer)
         self.delay = delay
         self.echo_key = echo_key
         self.arrivals: list[float] = []
-        self._handlers: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._server.close()
-        for task in self._handlers:
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._handlers.add(asyncio.current_task())
-        try:
-            await self._answer(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # the client went away, or the test is over
-        finally:
-            writer.close()
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode()
-        lines = [line.split(":", 1) for line in head.split("\r\n")[1:] if line]
-        headers = {name.strip().lower(): value.strip() for name, value in lines}
-        await reader.readexactly(int(headers.get("content-length", 0)))
+        head, _body = await self.read_request(reader)
         self.arrivals.append(asyncio.get_running_loop().time())
         if self.delay is None:
             await asyncio.Event().wait()
         await asyncio.sleep(self.delay)
         status, body = 200, COMPLETION
         if self.echo_key:
-            message = f"Incorrect API key provided: {headers.get('authorization')}"
+            authorization = headers_of(head).get("authorization")
+            message = f"Incorrect API key provided: {authorization}"
             status, body = 401, {"error": {"message": message, "type": "invalid_request_error"}}
         payload = json.dumps(body).encode()
-        writer.write(
+        await self.send(writer,
             f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-            + payload
-        )
-        await writer.drain()
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
 
 
 def target(

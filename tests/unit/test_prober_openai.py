@@ -10,8 +10,6 @@ import asyncio
 import json
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
-from typing import Self
 
 import httpx
 import pytest
@@ -19,63 +17,11 @@ import pytest
 from llmhealth.config.model import Target
 from prober.openai import probe_completion, probe_stream
 from prober.outcome import ERROR_TYPES, ProbeResult
+from tests.unit.raw_http import FakeServer, Script, headers_of
 
 TIMEOUT = 1.0
 MAX_BODY = 1_048_576
 SECRET = "sk-test-SECRET123"
-
-Script = Callable[["FakeServer", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class FakeServer:
-    """Raw HTTP/1.1 on 127.0.0.1:<ephemeral>; `script` answers every connection and may
-    read the request with `read_request`. Counts requests and bytes sent."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.requests: list[tuple[bytes, bytes]] = []
-        self.bytes_sent = 0
-        self._handlers: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._server.close()
-        for task in self._handlers:
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            await self.script(self, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # the client went away, or the test is over
-        finally:
-            writer.close()
-
-    async def read_request(self, reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        request = (head, await reader.readexactly(length))
-        self.requests.append(request)
-        return request
-
-    async def send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
-        writer.write(data)
-        await writer.drain()
-        self.bytes_sent += len(data)
-
 
 # Fixture shapes. Chat completion object:
 # https://platform.openai.com/docs/api-reference/chat/object
@@ -205,12 +151,6 @@ def huge_body(total: int, *, declared: bool) -> Script:
             await server.send(writer, block)
 
     return script
-
-
-def headers_of(head: bytes) -> dict[str, str]:
-    lines = head.decode().split("\r\n")[1:]
-    pairs = [line.split(":", 1) for line in lines if line]
-    return {name.strip().lower(): value.strip() for name, value in pairs}
 
 
 def target(base_url: str) -> Target:
