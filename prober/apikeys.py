@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llmhealth.config.model import Target
+from llmhealth.config.target import Target
 
 
 class MissingApiKey(ValueError):

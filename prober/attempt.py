@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from prober.outcome import OK, ProbeResult, classify_exception
+from prober.ratelimit import RateLimit
 
 DETAIL_LIMIT = 300
 
@@ -32,6 +33,12 @@ class Attempt:
     content_chunks: int = 0
     input_tokens: int | None = None
     output_tokens: int | None = None
+    max_gap_s: float | None = None
+    reported_tokens_per_s: float | None = None
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    rate_limits: tuple[RateLimit, ...] = ()
+    retry_after_s: float | None = None
 
     def mark_content(self) -> None:
         """Record that a chunk with content arrived now."""
@@ -39,12 +46,18 @@ class Attempt:
         if self.first_content_at is None:
             self.first_content_at = now
             self.ttft_s = now - self.started
+        elif self.last_content_at is not None:
+            gap = now - self.last_content_at
+            self.max_gap_s = gap if self.max_gap_s is None else max(self.max_gap_s, gap)
         self.last_content_at = now
         self.content_chunks += 1
 
     def tokens_per_second(self) -> float | None:
-        """Content chunks after the first divided by the time after the first, when there
-        were at least two."""
+        """The server's own figure when the protocol reports one (Ollama's eval rate), else
+        content chunks after the first divided by the time after the first, when there were
+        at least two."""
+        if self.reported_tokens_per_s is not None:
+            return self.reported_tokens_per_s
         if self.content_chunks < 2 or self.first_content_at is None or self.last_content_at is None:
             return None
         span = self.last_content_at - self.first_content_at
@@ -86,6 +99,11 @@ async def run_attempt(
         output_tokens=attempt.output_tokens,
         stream_clean=attempt.stream_clean,
         chunks=attempt.content_chunks,
+        max_gap_s=attempt.max_gap_s,
+        bytes_sent=attempt.bytes_sent,
+        bytes_received=attempt.bytes_received,
+        rate_limits=attempt.rate_limits,
+        retry_after_s=attempt.retry_after_s,
         detail=redact(detail, secret)[:DETAIL_LIMIT],
     )
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from prober.attempt import Attempt
 from prober.outcome import ProbeFailure
 
 REQUEST_HEADERS = {"Accept-Encoding": "identity"}
@@ -22,9 +23,12 @@ def too_large(limit: int) -> ProbeFailure:
     return ProbeFailure("invalid_response", f"body larger than {limit} bytes")
 
 
-async def iter_bounded(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
+async def iter_bounded(
+    response: httpx.Response, limit: int, attempt: Attempt | None = None
+) -> AsyncIterator[bytes]:
     """Yield the body's chunks as they arrive; raise `ProbeFailure(invalid_response)` as soon
-    as the body announces or delivers more than `limit` bytes, or is content-encoded."""
+    as the body announces or delivers more than `limit` bytes, or is content-encoded. Bytes
+    read are added to `attempt.bytes_received`."""
     _check_encoding(response)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -32,14 +36,16 @@ async def iter_bounded(response: httpx.Response, limit: int) -> AsyncIterator[by
     received = 0
     async for chunk in response.aiter_raw():
         received += len(chunk)
+        if attempt is not None:
+            attempt.bytes_received += len(chunk)
         if received > limit:
             raise too_large(limit)
         yield chunk
 
 
-async def read_body(response: httpx.Response, limit: int) -> bytes:
+async def read_body(response: httpx.Response, limit: int, attempt: Attempt | None = None) -> bytes:
     """The whole body, at most `limit` bytes (see `iter_bounded`)."""
-    return b"".join([chunk async for chunk in iter_bounded(response, limit)])
+    return b"".join([chunk async for chunk in iter_bounded(response, limit, attempt)])
 
 
 def _check_encoding(response: httpx.Response) -> None:

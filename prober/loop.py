@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from llmhealth.config.model import Config, Target
-from prober import openai
+from llmhealth.config.model import Config
+from llmhealth.config.target import Target
+from prober.context import ProbeContext
 from prober.outcome import OK, ProbeResult
+from prober.protocols import probe_for
 from prober.telemetry import Telemetry
 
 log = logging.getLogger("prober")
@@ -36,7 +38,7 @@ async def run_targets(
     """Probe every target and kind until `stop` is set, then cancel in-flight probes and
     return. `api_keys` maps target names to their key (None: no key). A probe task that
     crashes is a bug: every task is cancelled and its exception re-raised."""
-    tasks = [(target, kind) for target in config.targets for kind in target.probes]
+    tasks = [(target, kind) for target in config.targets for kind in target.kinds]
     # No pool limit: each task has at most one request in flight, so connections are bounded
     # by the number of tasks and a slow target can never make another wait for the pool.
     # HTTP/2 is only negotiated (ALPN) for https://; plain http:// stays HTTP/1.1.
@@ -70,20 +72,15 @@ def _probe_call(
     client: httpx.AsyncClient, config: Config, target: Target, kind: str, api_key: str | None
 ) -> ProbeCall:
     """The protocol function for `kind`, bound to everything but the moment it runs."""
-    common = {
-        "api_key": api_key,
-        "timeout": config.timeout_for(target),
-        "max_body_bytes": config.prober.max_body_bytes,
-    }
-    if kind == "stream":
-        return functools.partial(
-            openai.probe_stream,
-            client,
-            target,
-            max_tokens=config.prober.stream_max_tokens,
-            **common,
-        )
-    return functools.partial(openai.probe_completion, client, target, **common)
+    ctx = ProbeContext(
+        client,
+        target,
+        api_key=api_key,
+        timeout=config.timeout_for(target),
+        max_body_bytes=config.prober.max_body_bytes,
+        stream_max_tokens=config.prober.stream_max_tokens,
+    )
+    return functools.partial(probe_for(target, kind), ctx)
 
 
 async def _probe_forever(

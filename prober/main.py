@@ -27,7 +27,7 @@ def main(config: Config) -> int:
         print(f"prober: {exc}", file=sys.stderr)
         return 2
     telemetry = Telemetry(config)
-    kinds = sorted({kind for target in config.targets for kind in target.probes})
+    kinds = sorted({kind for target in config.targets for kind in target.kinds})
     log.info(
         "probing %d targets (kinds: %s), exporting to %s",
         len(config.targets),

@@ -1,144 +1,165 @@
-"""The OpenAI-compatible chat completions protocol
-(https://platform.openai.com/docs/api-reference/chat/create).
+"""The OpenAI-compatible protocol: OpenAI, Azure OpenAI, vLLM, OpenRouter, LiteLLM, Portkey,
+and LM Studio's OpenAI-compatible chat.
 
-Two probes with the shared call shape of `prober.attempt`: a minimal non-streamed completion
-and a short streamed one. Both send `ping` with temperature 0, never raise, and return a
-`ProbeResult`; the API key is sent as a bearer token only when one is configured and is never
-echoed into a result.
+API reference: https://platform.openai.com/docs/api-reference/chat/create and
+https://platform.openai.com/docs/api-reference/models/list; Azure OpenAI:
+https://learn.microsoft.com/azure/ai-foundry/openai/reference (deployment path,
+`api-version` query parameter, `api-key` header).
+
+Three probes with the shared call shape (`prober.context`): `models` lists models and checks
+the target's model is among them (no tokens spent), `completion` asks for one token, `stream`
+for a few streamed tokens. Reasoning models (o-series, gpt-5, or `reasoning: true`) get
+`max_completion_tokens` and the smallest reasoning effort instead of `max_tokens` and
+`temperature`, and a clean end with `finish_reason: length` and no visible content counts as
+ok: the budget went to reasoning, the model is up.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import re
 
 import httpx
 
-import llmhealth
-from llmhealth.config.model import Target
-from prober.attempt import Attempt, redact, run_attempt
-from prober.body import REQUEST_HEADERS, iter_bounded, read_body
-from prober.outcome import OK, ProbeFailure, ProbeResult, classify_status
+from prober.attempt import Attempt, run_attempt
+from prober.body import iter_bounded, read_body
+from prober.context import ProbeContext, ProbeFn
+from prober.exchange import check_status, is_count, json_object, send
+from prober.outcome import OK, ProbeFailure, ProbeResult
 from prober.sse import iter_sse_data
 
-PROVIDER_MESSAGE_LIMIT = 200
-ERROR_BODY_LIMIT = 16 * 1024
-_USER_AGENT = f"llmhealth-prober/{llmhealth.__version__}"
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 
 
-async def probe_completion(
-    client: httpx.AsyncClient,
-    target: Target,
-    *,
-    api_key: str | None,
-    timeout: float,
-    max_body_bytes: int,
-) -> ProbeResult:
-    """POST a one-token completion; ok when the answer has a choice with a message or a
-    finish reason. Usage tokens are recorded when reported."""
-    payload = _payload(target, max_tokens=1)
+async def probe_models(ctx: ProbeContext) -> ProbeResult:
+    """GET the model list; ok when it parses and names the target's model."""
 
     async def work(attempt: Attempt) -> tuple[str, str]:
-        async with _post(client, target, payload, api_key=api_key, timeout=timeout) as response:
-            failure = await _check_status(response, attempt, api_key)
+        url = f"{_api_root(ctx)}/models"
+        async with send(ctx.client, attempt, "GET", url, timeout=ctx.timeout,
+                        headers=_auth(ctx)) as response:
+            failure = await check_status(response, attempt, ctx.api_key)
             if failure:
                 return failure
-            body = await read_body(response, max_body_bytes)
-        return _judge_completion(_json_object(body, "body"), attempt)
+            body = await read_body(response, ctx.max_body_bytes, attempt)
+        return judge_model_list(json_object(body, "body"), ctx.target.model)
 
-    return await run_attempt(target.name, "completion", work, timeout=timeout, secret=api_key)
+    return await run_attempt(ctx.target.name, "models", work, timeout=ctx.timeout,
+                             secret=ctx.api_key)
 
 
-async def probe_stream(
-    client: httpx.AsyncClient,
-    target: Target,
-    *,
-    api_key: str | None,
-    timeout: float,
-    max_body_bytes: int,
-    max_tokens: int,
-) -> ProbeResult:
-    """POST a streamed completion of at most `max_tokens` tokens and read its events.
+async def probe_completion(ctx: ProbeContext) -> ProbeResult:
+    """POST a one-token completion; ok when the answer has a choice with a message or a
+    finish reason. Usage tokens are recorded when reported."""
+    payload = _payload(ctx, max_tokens=1)
+
+    async def work(attempt: Attempt) -> tuple[str, str]:
+        async with _post_chat(ctx, attempt, payload) as response:
+            failure = await check_status(response, attempt, ctx.api_key)
+            if failure:
+                return failure
+            body = await read_body(response, ctx.max_body_bytes, attempt)
+        return _judge_completion(json_object(body, "body"), attempt)
+
+    return await run_attempt(ctx.target.name, "completion", work, timeout=ctx.timeout,
+                             secret=ctx.api_key)
+
+
+async def probe_stream(ctx: ProbeContext) -> ProbeResult:
+    """POST a streamed completion of at most `ctx.stream_max_tokens` tokens and read it.
 
     TTFT is the time from the request start to the first chunk with non-empty
     `delta.content`. The stream ends cleanly at `[DONE]` or after a `finish_reason`; ending
-    before that is `stream_interrupted`, a clean end without content `empty_response`.
+    before that is `stream_interrupted`, a clean end without content `empty_response`
+    (except a reasoning model's `finish_reason: length`).
     """
     payload = {
-        **_payload(target, max_tokens=max_tokens),
+        **_payload(ctx, max_tokens=ctx.stream_max_tokens),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
 
     async def work(attempt: Attempt) -> tuple[str, str]:
-        async with _post(client, target, payload, api_key=api_key, timeout=timeout) as response:
-            failure = await _check_status(response, attempt, api_key)
+        state = _StreamState()
+        async with _post_chat(ctx, attempt, payload) as response:
+            failure = await check_status(response, attempt, ctx.api_key)
             if failure:
                 return failure
             attempt.streaming_started = True
             attempt.stream_clean = False
-            events = await _consume_stream(response, attempt, max_body_bytes)
-        return _judge_stream(attempt, events)
+            await _consume_stream(response, attempt, state, ctx.max_body_bytes)
+        return _judge_stream(attempt, state, reasoning=is_reasoning(ctx))
 
-    return await run_attempt(target.name, "stream", work, timeout=timeout, secret=api_key)
-
-
-def _payload(target: Target, *, max_tokens: int) -> dict[str, object]:
-    return {
-        "model": target.model,
-        "messages": [{"role": "user", "content": "ping"}],
-        "max_tokens": max_tokens,
-        "temperature": 0,
-    }
+    return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
+                             secret=ctx.api_key)
 
 
-def _post(
-    client: httpx.AsyncClient,
-    target: Target,
-    payload: dict[str, object],
-    *,
-    api_key: str | None,
-    timeout: float,
+PROBES: dict[str, ProbeFn] = {
+    "models": probe_models,
+    "completion": probe_completion,
+    "stream": probe_stream,
+}
+
+
+def judge_model_list(document: dict[str, object], model: str | None) -> tuple[str, str]:
+    """ok when `data` is a non-empty list of objects with ids and names `model` (any model
+    when None)."""
+    data = document.get("data")
+    if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
+        raise ProbeFailure("invalid_response", "data is not a list of model objects")
+    ids = {m.get("id") for m in data}
+    if not ids:
+        return "empty_response", "the model list is empty"
+    if model is not None and model not in ids:
+        return "invalid_response", f"model {model!r} is not among the {len(ids)} models listed"
+    return OK, ""
+
+
+def is_reasoning(ctx: ProbeContext) -> bool:
+    """Whether the target is a reasoning model: `reasoning` when set, else by model name."""
+    target = ctx.target
+    if target.reasoning is not None:
+        return target.reasoning
+    return bool(_REASONING_MODEL.match((target.model or "").rsplit("/", 1)[-1]))
+
+
+def _payload(ctx: ProbeContext, *, max_tokens: int) -> dict[str, object]:
+    target = ctx.target
+    payload: dict[str, object] = {"messages": [{"role": "user", "content": "ping"}]}
+    if target.protocol != "azure":
+        payload["model"] = target.model
+    if not is_reasoning(ctx):
+        return {**payload, "max_tokens": max_tokens, "temperature": 0}
+    model = (target.model or "").rsplit("/", 1)[-1]
+    effort = target.reasoning_effort or ("minimal" if model.startswith("gpt-5") else "low")
+    return {**payload, "max_completion_tokens": max_tokens, "reasoning_effort": effort}
+
+
+def _api_root(ctx: ProbeContext) -> str:
+    """Where `/models` and `/chat/completions` live: the base URL itself, except for
+    LM Studio, whose base URL is the server root."""
+    return f"{ctx.base_url}/v1" if ctx.target.protocol == "lmstudio" else ctx.base_url
+
+
+def _auth(ctx: ProbeContext) -> dict[str, str]:
+    if not ctx.api_key:
+        return {}
+    if ctx.target.protocol == "azure":
+        return {"api-key": ctx.api_key}
+    return {"Authorization": f"Bearer {ctx.api_key}"}
+
+
+def _post_chat(
+    ctx: ProbeContext, attempt: Attempt, payload: dict[str, object]
 ) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
-    headers = {**REQUEST_HEADERS, "User-Agent": _USER_AGENT}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    url = target.base_url.rstrip("/") + "/chat/completions"
-    return client.stream("POST", url, json=payload, headers=headers, timeout=timeout)
-
-
-async def _check_status(
-    response: httpx.Response, attempt: Attempt, api_key: str | None
-) -> tuple[str, str] | None:
-    """The failure an HTTP status means, with the provider's error message when the body is
-    small JSON; None for a 2xx."""
-    code = response.status_code
-    attempt.http_status = code
-    error_type = classify_status(code)
-    if error_type is None:
-        if 200 <= code < 300:
-            return None
-        return "invalid_response", f"unexpected HTTP {code}"
-    attempt.status_failure = (error_type, f"HTTP {code}")
-    message = await _provider_message(response, api_key)
-    return error_type, f"HTTP {code}: {message}" if message else f"HTTP {code}"
-
-
-async def _provider_message(response: httpx.Response, api_key: str | None) -> str:
-    """The `error.message` (or `error`, `message`, `detail`) of a small JSON error body,
-    redacted and truncated; "" when there is none."""
-    try:
-        document = _json_object(await read_body(response, ERROR_BODY_LIMIT), "error body")
-    except (ProbeFailure, httpx.TransportError):
-        return ""
-    error = document.get("error")
-    if isinstance(error, dict):
-        error = error.get("message")
-    message = next(
-        (m for m in (error, document.get("message"), document.get("detail")) if isinstance(m, str)),
-        "",
-    )
-    return redact(" ".join(message.split()), api_key)[:PROVIDER_MESSAGE_LIMIT]
+    target = ctx.target
+    if target.protocol == "azure":
+        url = f"{ctx.base_url}/openai/deployments/{target.model}/chat/completions"
+        params = {"api-version": target.api_version or ""}
+    else:
+        url, params = f"{_api_root(ctx)}/chat/completions", None
+    return send(ctx.client, attempt, "POST", url, timeout=ctx.timeout, headers=_auth(ctx),
+                payload=payload, params=params)
 
 
 def _judge_completion(document: dict[str, object], attempt: Attempt) -> tuple[str, str]:
@@ -152,50 +173,64 @@ def _judge_completion(document: dict[str, object], attempt: Attempt) -> tuple[st
     return "empty_response", "no choice has a message or a finish_reason"
 
 
-async def _consume_stream(response: httpx.Response, attempt: Attempt, limit: int) -> int:
-    """Read events until `[DONE]` or the end of the body; return how many arrived. A broken
-    connection after the stream already ended cleanly is not an error."""
-    events = 0
+class _StreamState:
+    """What a stream showed besides the attempt's facts."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.finish_reason: str | None = None
+
+
+async def _consume_stream(
+    response: httpx.Response, attempt: Attempt, state: _StreamState, limit: int
+) -> None:
+    """Read events until `[DONE]` or the end of the body. A broken connection after the
+    stream already ended cleanly is not an error."""
     async with (
-        contextlib.aclosing(iter_bounded(response, limit)) as chunks,
+        contextlib.aclosing(iter_bounded(response, limit, attempt)) as chunks,
         contextlib.aclosing(iter_sse_data(chunks)) as stream,
     ):
         try:
             async for data in stream:
-                events += 1
-                if _apply_event(data, attempt):
+                state.events += 1
+                if _apply_event(data, attempt, state):
                     break
         except (httpx.RemoteProtocolError, httpx.ReadError):
             if not attempt.stream_clean:
                 raise
-    return events
 
 
-def _apply_event(data: str, attempt: Attempt) -> bool:
+def _apply_event(data: str, attempt: Attempt, state: _StreamState) -> bool:
     """Apply one event to the attempt; True when it is the final `[DONE]`."""
     # Chunk shape: https://platform.openai.com/docs/api-reference/chat-streaming/streaming
     if data.strip() == "[DONE]":
         attempt.stream_clean = True
         return True
-    chunk = _json_object(data, "event")
+    chunk = json_object(data, "event")
     _record_usage(chunk, attempt)
     choices = _choices(chunk)
     if any(_has_content(c) for c in choices):
         attempt.mark_content()
-    if any(c.get("finish_reason") for c in choices):
-        attempt.stream_clean = True
+    for choice in choices:
+        reason = choice.get("finish_reason")
+        if reason:
+            attempt.stream_clean = True
+            state.finish_reason = str(reason)
     return False
 
 
-def _judge_stream(attempt: Attempt, events: int) -> tuple[str, str]:
+def _judge_stream(attempt: Attempt, state: _StreamState, *, reasoning: bool) -> tuple[str, str]:
     if not attempt.stream_clean:
-        if events == 0:
+        if state.events == 0:
             return "invalid_response", "no server-sent events in the body"
         return (
             "stream_interrupted",
-            f"stream ended without [DONE] or finish_reason ({events} events)",
+            (f"stream ended without [DONE] or finish_reason ({state.events} events, "
+             f"{attempt.content_chunks} content chunks)"),
         )
     if attempt.content_chunks == 0:
+        if reasoning and state.finish_reason == "length":
+            return OK, ""
         return "empty_response", "stream ended without content"
     return OK, ""
 
@@ -222,21 +257,7 @@ def _record_usage(document: dict[str, object], attempt: Attempt) -> None:
     if not isinstance(usage, dict):
         return
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if _is_count(prompt):
+    if is_count(prompt):
         attempt.input_tokens = prompt
-    if _is_count(completion):
+    if is_count(completion):
         attempt.output_tokens = completion
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _json_object(raw: bytes | str, what: str) -> dict[str, object]:
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ProbeFailure("invalid_response", f"{what} is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise ProbeFailure("invalid_response", f"{what} is not a JSON object")
-    return value

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from prober.ratelimit import RateLimit
+
 OK = "ok"
 
 ERROR_TYPES = (
@@ -35,7 +37,9 @@ class ProbeResult:
     """What one probe observed. `outcome` is `ok` or one of `ERROR_TYPES` (anything else is a
     ValueError). Optional fields are None when the probe did not get that far (no response,
     no first content chunk, no usage reported). `detail` is a short human reason for a
-    failure and never contains credentials."""
+    failure and never contains credentials. `max_gap_s` is the longest pause between two
+    content chunks of a stream; `chunks` counts content chunks, also those received before a
+    cut. `rate_limits` and `retry_after_s` come from the response headers."""
 
     target: str
     kind: str
@@ -48,6 +52,11 @@ class ProbeResult:
     output_tokens: int | None = None
     stream_clean: bool | None = None
     chunks: int = 0
+    max_gap_s: float | None = None
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    rate_limits: tuple[RateLimit, ...] = ()
+    retry_after_s: float | None = None
     detail: str = ""
 
     def __post_init__(self) -> None:

@@ -21,7 +21,8 @@ from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.resources import Resource
 
 import llmhealth
-from llmhealth.config.model import Config, Target
+from llmhealth.config.model import Config
+from llmhealth.config.target import Target
 from prober.outcome import OK, ProbeResult
 
 MAX_BUCKETS = 640

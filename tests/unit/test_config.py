@@ -29,7 +29,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
                  "must be the NAME of an environment variable that holds the secret (e.g. "
                  "OPENAI_API_KEY), not the secret itself", id="api-key-literal"),
     pytest.param("invalid-protocol.yaml", "invalid-protocol.yaml:5: targets[0].protocol: Input should "
-                 "be 'openai'", id="protocol"),
+                 "be 'openai', 'azure', 'anthropic', 'ollama', 'lmstudio' or 'http'", id="protocol"),
     pytest.param("invalid-duplicate-probe.yaml", "invalid-duplicate-probe.yaml:2: targets[0]: probes "
                  "lists a kind twice: ['completion', 'completion']", id="duplicate-probe"),
     pytest.param("invalid-top-level.yaml", "invalid-top-level.yaml:1: the top level must be a mapping "
@@ -42,8 +42,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
                  "(top level): target 'a': thresholds override conflicts with the global thresholds: "
                  "degraded_error_rate (0.8) must not exceed unhealthy_error_rate (0.5)",
                  id="target-threshold-override"),
-    pytest.param("invalid-missing-model.yaml", "invalid-missing-model.yaml:2: targets[0].model: Field "
-                 "required", id="missing-model"),
+    pytest.param("invalid-missing-model.yaml", "invalid-missing-model.yaml:2: targets[0]: model is "
+                 "required for protocol 'openai' (or set discover: true on an ollama or lmstudio "
+                 "target)", id="missing-model"),
 ])
 def test_invalid_config_names_file_line_and_key(fixture: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:

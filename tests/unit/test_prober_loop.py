@@ -10,7 +10,8 @@ import statistics
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmhealth.config.model import Config, Target
+from llmhealth.config.model import Config
+from llmhealth.config.target import Target
 from prober.loop import run_targets
 from prober.telemetry import TEMPORALITY, Telemetry
 from tests.unit.raw_http import FakeServer, headers_of

@@ -14,8 +14,9 @@ import tracemalloc
 import httpx
 import pytest
 
-from llmhealth.config.model import Target
-from prober.openai import probe_completion, probe_stream
+from llmhealth.config.target import Target
+from prober.context import ProbeContext
+from prober.openai import PROBES
 from prober.outcome import ERROR_TYPES, ProbeResult
 from tests.unit.raw_http import FakeServer, Script, headers_of
 
@@ -159,10 +160,9 @@ def target(base_url: str) -> Target:
 
 async def run_probe(kind: str, base_url: str, *, api_key: str | None = SECRET) -> ProbeResult:
     async with httpx.AsyncClient(http2=True, follow_redirects=False) as client:
-        common = {"api_key": api_key, "timeout": TIMEOUT, "max_body_bytes": MAX_BODY}
-        if kind == "stream":
-            return await probe_stream(client, target(base_url), max_tokens=8, **common)
-        return await probe_completion(client, target(base_url), **common)
+        ctx = ProbeContext(client, target(base_url), api_key=api_key, timeout=TIMEOUT,
+                           max_body_bytes=MAX_BODY, stream_max_tokens=8)
+        return await PROBES[kind](ctx)
 
 
 async def probe_against(script: Script, kind: str) -> tuple[ProbeResult, FakeServer]:

@@ -14,7 +14,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 
 import llmhealth
-from llmhealth.config.model import Config, Target
+from llmhealth.config.model import Config
+from llmhealth.config.target import Target
 from prober.outcome import ProbeResult
 from prober.telemetry import TEMPORALITY, Telemetry, server_of
 

@@ -9,18 +9,18 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from llmhealth.config.model import Target
-from prober.openai import probe_completion, probe_stream
+from llmhealth.config.target import Target
+from prober.context import ProbeContext
+from prober.openai import PROBES
 from prober.outcome import ProbeResult
 
 
 async def run_probe(kind: str, base_url: str) -> ProbeResult:
     target = Target(name="t1", base_url=base_url, model="m")
-    common = {"api_key": "sk-test-SECRET123", "timeout": 2.0, "max_body_bytes": 1_048_576}
     async with httpx.AsyncClient(http2=True) as client:
-        if kind == "stream":
-            return await probe_stream(client, target, max_tokens=8, **common)
-        return await probe_completion(client, target, **common)
+        ctx = ProbeContext(client, target, api_key="sk-test-SECRET123", timeout=2.0,
+                           max_body_bytes=1_048_576, stream_max_tokens=8)
+        return await PROBES[kind](ctx)
 
 
 def closed_port() -> int:

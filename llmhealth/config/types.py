@@ -1,0 +1,47 @@
+"""Value types shared by the configuration schema: durations, URLs, secret references."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> object:
+    """Turn `10`, `10.5`, `"250ms"`, `"5m"` into seconds; leave other types to pydantic."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"invalid duration {value!r}: use a number of seconds or e.g. 500ms, 10s, 5m, 1h")
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
+    return value.rstrip("/")
+
+
+def _env_name(value: str) -> str:
+    # Never echo the value: a pasted API key would end up in the error text.
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise ValueError("must be the NAME of an environment variable that holds the secret "
+                         "(e.g. OPENAI_API_KEY), not the secret itself")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)

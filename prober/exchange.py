@@ -1,0 +1,109 @@
+"""One HTTP exchange of a probe, the same for every protocol.
+
+`send` opens a streamed request and records on the attempt what the transport saw: bytes
+sent and received (headers estimated from their text), the status, rate-limit headroom and
+`retry-after`. `check_status` turns a non-2xx status into its error type with the provider's
+own message, and `json_object` parses a body or event that must be a JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
+
+import llmhealth
+from prober.attempt import Attempt, redact
+from prober.body import REQUEST_HEADERS, read_body
+from prober.outcome import ProbeFailure, classify_status
+from prober.ratelimit import parse_rate_limits, parse_retry_after
+
+PROVIDER_MESSAGE_LIMIT = 200
+ERROR_BODY_LIMIT = 16 * 1024
+USER_AGENT = f"llmhealth-prober/{llmhealth.__version__}"
+
+
+@asynccontextmanager
+async def send(
+    client: httpx.AsyncClient,
+    attempt: Attempt,
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    payload: object = None,
+    params: Mapping[str, str] | None = None,
+) -> AsyncIterator[httpx.Response]:
+    """Stream `method url` (with `payload` as a JSON body when given) and yield the response
+    once its headers arrived; the body is the caller's to read (through `prober.body`)."""
+    content = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+    all_headers = {**REQUEST_HEADERS, "User-Agent": USER_AGENT, **(headers or {})}
+    if content is not None:
+        all_headers["Content-Type"] = "application/json"
+    attempt.bytes_sent += len(content or b"") + len(method) + len(url) + _header_bytes(all_headers)
+    async with client.stream(
+        method, url, content=content, headers=all_headers, params=params, timeout=timeout
+    ) as response:
+        now = datetime.now(UTC)
+        attempt.http_status = response.status_code
+        attempt.bytes_received += _header_bytes(response.headers)
+        attempt.rate_limits = parse_rate_limits(response.headers, now)
+        attempt.retry_after_s = parse_retry_after(response.headers, now)
+        yield response
+
+
+async def check_status(
+    response: httpx.Response, attempt: Attempt, secret: str | None
+) -> tuple[str, str] | None:
+    """The failure an HTTP status means, with the provider's error message when the body is
+    small JSON; None for a 2xx."""
+    code = response.status_code
+    error_type = classify_status(code)
+    if error_type is None:
+        if 200 <= code < 300:
+            return None
+        return "invalid_response", f"unexpected HTTP {code}"
+    attempt.status_failure = (error_type, f"HTTP {code}")
+    message = await provider_message(response, attempt, secret)
+    return error_type, f"HTTP {code}: {message}" if message else f"HTTP {code}"
+
+
+async def provider_message(response: httpx.Response, attempt: Attempt, secret: str | None) -> str:
+    """The `error.message` (or `error`, `message`, `detail`) of a small JSON error body,
+    redacted and truncated; "" when there is none."""
+    try:
+        document = json_object(await read_body(response, ERROR_BODY_LIMIT, attempt), "error body")
+    except (ProbeFailure, httpx.TransportError):
+        return ""
+    error = document.get("error")
+    if isinstance(error, dict):
+        error = error.get("message")
+    message = next(
+        (m for m in (error, document.get("message"), document.get("detail")) if isinstance(m, str)),
+        "",
+    )
+    return redact(" ".join(message.split()), secret)[:PROVIDER_MESSAGE_LIMIT]
+
+
+def json_object(raw: bytes | str, what: str) -> dict[str, object]:
+    """`raw` parsed as a JSON object; `ProbeFailure(invalid_response)` naming `what` otherwise."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProbeFailure("invalid_response", f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ProbeFailure("invalid_response", f"{what} is not a JSON object")
+    return value
+
+
+def is_count(value: object) -> bool:
+    """A non-negative int that is not a bool (token counts in usage objects)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _header_bytes(headers: Mapping[str, str]) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers.items())
