@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from simulator.anthropic_api import anthropic_router
 from simulator.behavior import ModelBehavior
 from simulator.chat_request import parse_chat_request
 from simulator.errors import ApiError, render_api_error
+from simulator.lmstudio_api import lmstudio_router
+from simulator.ollama_api import ollama_router
 from simulator.openai_shapes import model_list
 from simulator.replies import answer
 from simulator.state import SimState
@@ -21,7 +24,13 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
     reproducible. The app's `SimState` is at `app.state.sim`.
 
     Routes: GET /v1/models, POST /v1/chat/completions, GET /_sim/models,
-    PUT /_sim/models/{name}, GET /_sim/stats.
+    PUT /_sim/models/{name}, DELETE /_sim/models/{name}, GET /_sim/stats.
+    Anthropic Messages (`simulator.anthropic_api`): GET /anthropic/v1/models,
+    POST /anthropic/v1/messages.
+    Ollama (`simulator.ollama_api`): GET /ollama/api/version, /ollama/api/tags, /ollama/api/ps,
+    POST /ollama/api/chat, POST /ollama/api/generate (unload only).
+    LM Studio (`simulator.lmstudio_api`): GET /lmstudio/api/v0/models, /lmstudio/v1/models,
+    POST /lmstudio/v1/chat/completions.
     """
     sim = SimState(models, seed)
 
@@ -31,6 +40,9 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
         yield
 
     app = FastAPI(title="llmhealth simulator", lifespan=lifespan)
+    app.include_router(anthropic_router(sim))
+    app.include_router(ollama_router(sim))
+    app.include_router(lmstudio_router(sim))
     app.state.sim = sim
     app.add_exception_handler(ApiError, render_api_error)
 
@@ -57,6 +69,13 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
         """Replace or add `name`'s behaviour and restart its schedule clock."""
         sim.replace(name, behavior)
         return behavior
+
+    @app.delete("/_sim/models/{name}", status_code=204)
+    async def delete_behavior(name: str) -> Response:
+        """Stop serving `name` on every API (404 when it is not served); its stats persist."""
+        if not sim.remove(name):
+            raise ApiError.model_not_found(name)
+        return Response(status_code=204)
 
     @app.get("/_sim/stats")
     async def stats() -> dict[str, dict[str, int]]:

@@ -30,6 +30,9 @@ class SimState:
         self._behaviors: dict[str, ModelBehavior] = {}
         self._clocks: dict[str, float] = {}
         self._counters: dict[str, Counters] = {}
+        # Models in memory on the local-server APIs (Ollama, LM Studio): name -> when last used
+        # (wall clock). A chat request loads its model; Ollama's `keep_alive: 0` unloads it.
+        self.resident: dict[str, float] = {}
         for name, behavior in models.items():
             self.replace(name, behavior)
 
@@ -46,6 +49,13 @@ class SimState:
         self._behaviors[name] = behavior
         self._clocks[name] = time.monotonic()
         self._counters.setdefault(name, Counters())
+
+    def remove(self, name: str) -> bool:
+        """Stop serving `name` (it is no longer listed or loaded); its counters persist.
+        False when it was not served."""
+        self.resident.pop(name, None)
+        self._clocks.pop(name, None)
+        return self._behaviors.pop(name, None) is not None
 
     def effective(self, name: str) -> ModelBehavior:
         """`name`'s behaviour right now; raises a 404 `ApiError` for an unknown model."""

@@ -86,6 +86,9 @@ class HttpCheck(Strict):
     def _json_pair(self) -> HttpCheck:
         if self.json_equals is not None and self.json_path is None:
             raise ValueError("json_equals needs json_path (the dotted key to compare)")
+        if self.method == "HEAD" and (self.body_contains or self.json_path):
+            raise ValueError("a HEAD response has no body: use method GET with body_contains or "
+                             "json_path")
         return self
 
 
