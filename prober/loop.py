@@ -1,31 +1,33 @@
-"""The probe schedule: one task per (target, probe kind), each on its own fixed cadence.
+"""The probe schedule: one task per (target, probe kind), plus one per discovery endpoint.
 
-This is the dispatcher: it picks the protocol function for a probe kind, runs it, records the
-result through `Telemetry` and logs failures. Tasks share one HTTP client but nothing else,
-so a target that hangs only ever delays its own next probe.
+This is the dispatcher. Each task waits for its next planned instant (`prober.cadence`), takes
+a slot on its endpoint (`prober.endpoints`), runs the protocol's probe function
+(`prober.protocols`), records the result through `Telemetry`, spends the target's token
+budget and logs failures. Tasks share HTTP clients (`prober.clients`) but nothing else, so a
+target that hangs only ever delays its own next probe (and, up to the endpoint's concurrency
+limit, its endpoint's). Discovery tasks start and stop the probe tasks of the models they find.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
-
-import httpx
+from collections.abc import Coroutine, Mapping
 
 from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth.config.target import KINDS, Target
+from prober import budget
+from prober.cadence import Cadence, CadenceRules
+from prober.clients import ClientPool
 from prober.context import ProbeContext
+from prober.discovery_loop import discover_forever
+from prober.endpoints import EndpointLimits
 from prober.outcome import OK, ProbeResult
 from prober.protocols import probe_for
 from prober.telemetry import Telemetry
 
 log = logging.getLogger("prober")
-
-ProbeCall = Callable[[], Awaitable[ProbeResult]]
 
 
 async def run_targets(
@@ -35,73 +37,147 @@ async def run_targets(
     stop: asyncio.Event,
     api_keys: Mapping[str, str | None],
 ) -> None:
-    """Probe every target and kind until `stop` is set, then cancel in-flight probes and
-    return. `api_keys` maps target names to their key (None: no key). A probe task that
-    crashes is a bug: every task is cancelled and its exception re-raised."""
-    tasks = [(target, kind) for target in config.targets for kind in target.kinds]
-    # No pool limit: each task has at most one request in flight, so connections are bounded
-    # by the number of tasks and a slow target can never make another wait for the pool.
-    # HTTP/2 is only negotiated (ALPN) for https://; plain http:// stays HTTP/1.1.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=len(tasks))
-    async with httpx.AsyncClient(http2=True, limits=limits, follow_redirects=False) as client:
-        running = [
-            asyncio.create_task(
-                _probe_forever(
-                    _probe_call(client, config, target, kind, api_keys.get(target.name)),
-                    target,
-                    interval=config.interval_for(target),
-                    telemetry=telemetry,
-                ),
-                name=f"probe {target.name} {kind}",
-            )
-            for target, kind in tasks
-        ]
-        stopping = asyncio.create_task(stop.wait())
+    """Probe every target and kind, and discover models on `discover: true` endpoints, until
+    `stop` is set; then cancel in-flight probes and return. `api_keys` maps configured target
+    names to their key (None: no key). A task that crashes is a bug: every task is cancelled
+    and its exception re-raised."""
+    clients = ClientPool()
+    try:
+        prober = Prober(config, telemetry, clients)
+        for target in config.targets:
+            if target.discover:
+                prober.start_discovery(target, api_keys.get(target.name))
+            else:
+                prober.start_target(target, api_keys.get(target.name))
+        await prober.run_until(stop)
+    finally:
+        await clients.aclose()
+
+
+class Prober:
+    """The set of running probe tasks; discovery adds and removes targets at run time."""
+
+    def __init__(self, config: Config, telemetry: Telemetry, clients: ClientPool) -> None:
+        self.config = config
+        self.telemetry = telemetry
+        self.clients = clients
+        self.endpoints = EndpointLimits(config)
+        self.tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._crashed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    def context(self, target: Target, api_key: str | None) -> ProbeContext:
+        return ProbeContext(
+            self.clients.client_for(target),
+            target,
+            api_key=api_key,
+            timeout=self.config.timeout_for(target),
+            max_body_bytes=self.config.prober.max_body_bytes,
+            stream_max_tokens=self.config.prober.stream_max_tokens,
+        )
+
+    def start_target(self, target: Target, api_key: str | None) -> None:
+        """Start one probe loop per kind of `target` (a no-op for kinds already running)."""
+        ctx = self.context(target, api_key)
+        token_budget = budget.TokenBudget(target.daily_token_budget)
+        for kind in target.kinds:
+            if (target.name, kind) not in self.tasks:
+                self._spawn((target.name, kind), self._probe_forever(ctx, kind, token_budget))
+
+    def stop_target(self, name: str) -> None:
+        """Cancel every probe loop of the target called `name`."""
+        for key in [key for key in self.tasks if key[0] == name]:
+            self.tasks.pop(key).cancel()
+
+    def start_discovery(self, endpoint: Target, api_key: str | None) -> None:
+        """Discover the models of a local server and keep one target per model running."""
+        self._spawn((endpoint.name, "discovery"), discover_forever(self, endpoint, api_key))
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            await asyncio.wait([stopping, *running], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([stopping, self._crashed], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in [stopping, *running]:
+            tasks = [stopping, *self.tasks.values()]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(stopping, *running, return_exceptions=True)
-        for task in running:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._crashed.done():
+            raise self._crashed.result()
+
+    def _spawn(self, key: tuple[str, str], coroutine: Coroutine[None, None, None]) -> None:
+        task = asyncio.create_task(coroutine, name=f"probe {key[0]} {key[1]}")
+        self.tasks[key] = task
+        task.add_done_callback(self._check_crash)
+
+    def _check_crash(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None and not self._crashed.done():
+            self._crashed.set_result(task.exception())
+
+    async def _probe_forever(
+        self, ctx: ProbeContext, kind: str, token_budget: budget.TokenBudget
+    ) -> None:
+        """Probe `kind` of `ctx.target` at the instants its `Cadence` plans, after a uniform
+        start jitter in [0, interval)."""
+        target, prober = ctx.target, self.config.prober
+        interval = self.config.interval_for(target)
+        clock = asyncio.get_running_loop()
+        rules = CadenceRules(interval, prober.confirm_delay, prober.backoff_after,
+                             prober.backoff_max, prober.retry_after_max)
+        cadence = Cadence(rules, start=clock.time() + random.uniform(0, interval))
+        paused = False
+        while True:
+            await asyncio.sleep(max(0.0, cadence.planned - clock.time()))
+            run_kind = self._kind_within_budget(target, kind, token_budget)
+            if run_kind != kind and not paused:
+                log.warning("target=%s kind=%s daily token budget of %d spent; %s until 00:00 UTC",
+                            target.name, kind, token_budget.limit,
+                            f"probing {run_kind} instead" if run_kind else "paused")
+            paused = run_kind != kind
+            if run_kind is None:
+                cadence.skip(clock.time())
+                continue
+            async with self.endpoints.slot(target):
+                self.telemetry.probe_started(target, run_kind, clock.time() - cadence.planned)
+                try:
+                    result = await probe_for(target, run_kind)(ctx)
+                finally:
+                    self.telemetry.probe_finished(target, run_kind)
+            self._account(result, target, token_budget)
+            failures_before = cadence.failures
+            retry_after = result.retry_after_s if result.outcome == "http_429" else None
+            cadence.after(ok=result.outcome == OK, retry_after_s=retry_after, now=clock.time())
+            _log_result(result, failures_before, cadence)
+
+    def _kind_within_budget(
+        self, target: Target, kind: str, token_budget: budget.TokenBudget
+    ) -> str | None:
+        """`kind`, or what to run instead once the budget is spent: `models` when the protocol
+        has it and the target does not already probe it, else nothing."""
+        if kind in budget.TOKENLESS_KINDS or not token_budget.exhausted():
+            return kind
+        if "models" in KINDS[target.protocol] and "models" not in target.kinds:
+            first_spender = next(k for k in target.kinds if k not in budget.TOKENLESS_KINDS)
+            return "models" if kind == first_spender else None
+        return None
+
+    def _account(self, result: ProbeResult, target: Target, token_budget: budget.TokenBudget) -> None:
+        tokens = budget.tokens_spent(result)
+        token_budget.spend(sum(tokens))
+        self.telemetry.record(result, target, cost_usd=budget.cost_usd(tokens, target.price))
+        remaining = token_budget.remaining()
+        if remaining is not None:
+            self.telemetry.record_budget(target, remaining)
 
 
-def _probe_call(
-    client: httpx.AsyncClient, config: Config, target: Target, kind: str, api_key: str | None
-) -> ProbeCall:
-    """The protocol function for `kind`, bound to everything but the moment it runs."""
-    ctx = ProbeContext(
-        client,
-        target,
-        api_key=api_key,
-        timeout=config.timeout_for(target),
-        max_body_bytes=config.prober.max_body_bytes,
-        stream_max_tokens=config.prober.stream_max_tokens,
-    )
-    return functools.partial(probe_for(target, kind), ctx)
-
-
-async def _probe_forever(
-    probe: ProbeCall, target: Target, *, interval: float, telemetry: Telemetry
-) -> None:
-    """Run `probe` at start + k * interval for k = 0, 1, ... after a uniform start jitter in
-    [0, interval). A probe that overruns its slot makes the loop skip the missed slots
-    rather than drift or burst."""
-    clock = asyncio.get_running_loop()
-    start = clock.time() + random.uniform(0, interval)
-    slot = 0
-    while True:
-        await asyncio.sleep(max(0.0, start + slot * interval - clock.time()))
-        result = await probe()
-        telemetry.record(result, target)
-        if result.outcome != OK:
-            log.info(
-                "target=%s kind=%s outcome=%s detail=%s",
-                result.target,
-                result.kind,
-                result.outcome,
-                result.detail,
-            )
-        slot = max(slot + 1, math.floor((clock.time() - start) / interval) + 1)
+def _log_result(result: ProbeResult, failures_before: int, cadence: Cadence) -> None:
+    if result.outcome == OK:
+        if failures_before:
+            log.info("target=%s kind=%s recovered after %d failed probes",
+                     result.target, result.kind, failures_before)
+        return
+    log.info("target=%s kind=%s outcome=%s detail=%s",
+             result.target, result.kind, result.outcome, result.detail)
+    if cadence.failures == cadence.rules.backoff_after:
+        log.warning("target=%s kind=%s failed %d times in a row; probing less often, at least "
+                    "every %gs", result.target, result.kind, cadence.failures,
+                    cadence.rules.backoff_max)

@@ -23,6 +23,8 @@ from opentelemetry.sdk.resources import Resource
 import llmhealth
 from llmhealth.config.model import Config
 from llmhealth.config.target import Target
+from prober.gauges import LatestGauge
+from prober.local_models import LocalModel
 from prober.outcome import OK, ProbeResult
 
 MAX_BUCKETS = 640
@@ -33,7 +35,8 @@ TEMPORALITY = {
     Counter: AggregationTemporality.DELTA,
     Histogram: AggregationTemporality.DELTA,
 }
-"""Delta for counters and histograms; every other instrument keeps the SDK's cumulative."""
+"""Delta for counters and histograms. The in-flight UpDownCounter stays cumulative (its value
+is a level), and gauges export each observation once (`prober.gauges`)."""
 
 
 class Telemetry:
@@ -87,8 +90,59 @@ class Telemetry:
         self._token_usage = meter.create_histogram(
             "gen_ai.client.token.usage", unit="{token}", description="Tokens reported as used"
         )
+        self._max_gap = meter.create_histogram(
+            "llmhealth.stream.max_gap", unit="s",
+            description="Longest pause between two content chunks of a stream",
+        )
+        self._stream_chunks = meter.create_histogram(
+            "llmhealth.stream.chunks", unit="{chunk}",
+            description="Content chunks a stream delivered, also those before a cut",
+        )
+        self._stream_ends = meter.create_counter(
+            "llmhealth.stream.ends", unit="{stream}", description="Started streams by how they ended"
+        )
+        self._bytes = meter.create_counter(
+            "llmhealth.probe.bytes", unit="By", description="Bytes a probe sent and received"
+        )
+        self._in_flight = meter.create_up_down_counter(
+            "llmhealth.probe.in_flight", unit="{probe}", description="Probes running now"
+        )
+        self._cost = meter.create_counter(
+            "llmhealth.probe.cost", unit="USD", description="Estimated price of the tokens probes spent"
+        )
+        self._schedule_delay = meter.create_histogram(
+            "llmhealth.prober.schedule_delay", unit="s",
+            description="How late probes started against their planned instant",
+        )
+        self._discovery_changes = meter.create_counter(
+            "llmhealth.discovery.changes", unit="{change}",
+            description="Models that appeared, disappeared, loaded or unloaded on a local server",
+        )
+        self._rate_limit = {
+            field: LatestGauge(meter, f"llmhealth.ratelimit.{field}", unit=unit, description=text)
+            for field, unit, text in (
+                ("limit", "{unit}", "Rate limit of a resource, from response headers"),
+                ("remaining", "{unit}", "Remaining requests or tokens before the limit"),
+                ("reset", "s", "Seconds until the limit resets"),
+            )
+        }
+        self._retry_after = LatestGauge(
+            meter, "llmhealth.ratelimit.retry_after", unit="s",
+            description="Seconds the provider asked to wait (retry-after)",
+        )
+        self._budget_remaining = LatestGauge(
+            meter, "llmhealth.probe.token_budget.remaining", unit="{token}",
+            description="Tokens left in the target's daily probe budget",
+        )
+        self._model_loaded = LatestGauge(
+            meter, "llmhealth.model.loaded", unit="1",
+            description="1 when a local server has the model in memory, else 0",
+        )
+        self._model_vram = LatestGauge(
+            meter, "llmhealth.model.vram", unit="By", description="GPU memory a loaded model holds"
+        )
 
-    def record(self, result: ProbeResult, target: Target) -> None:
+    def record(self, result: ProbeResult, target: Target, *, cost_usd: float | None = None) -> None:
         """Turn one finished probe into the measurements the contract lists for it."""
         attributes = probe_attributes(result, target)
         outcome_attributes = {**attributes, "llmhealth.probe.outcome": result.outcome}
@@ -103,23 +157,87 @@ class Telemetry:
         for token_type, count in (("input", result.input_tokens), ("output", result.output_tokens)):
             if count is not None:
                 self._token_usage.record(count, {**attributes, "gen_ai.token.type": token_type})
+        if result.stream_clean is not None:
+            self._record_stream(result, attributes)
+        for direction, count in (("transmit", result.bytes_sent), ("receive", result.bytes_received)):
+            if count:
+                self._bytes.add(count, {**attributes, "network.io.direction": direction})
+        if cost_usd:
+            self._cost.add(cost_usd, attributes)
+        self._record_rate_limits(result, target)
+
+    def _record_stream(self, result: ProbeResult, attributes: dict[str, str | int]) -> None:
+        self._stream_chunks.record(result.chunks, attributes)
+        if result.max_gap_s is not None:
+            self._max_gap.record(result.max_gap_s, attributes)
+        end = "clean" if result.stream_clean else "cut"
+        self._stream_ends.add(1, {**attributes, "llmhealth.stream.end": end})
+
+    def _record_rate_limits(self, result: ProbeResult, target: Target) -> None:
+        base = target_attributes(target)
+        for limit in result.rate_limits:
+            attributes = {**base, "llmhealth.ratelimit.resource": limit.resource}
+            for field, value in (("limit", limit.limit), ("remaining", limit.remaining),
+                                 ("reset", limit.reset_s)):
+                if value is not None:
+                    self._rate_limit[field].set(value, attributes)
+        if result.retry_after_s is not None:
+            self._retry_after.set(result.retry_after_s, base)
+
+    def probe_started(self, target: Target, kind: str, delay_s: float) -> None:
+        """A probe starts `delay_s` after its planned instant."""
+        self._schedule_delay.record(max(0.0, delay_s))
+        self._in_flight.add(1, {**target_attributes(target), "llmhealth.probe.kind": kind})
+
+    def probe_finished(self, target: Target, kind: str) -> None:
+        self._in_flight.add(-1, {**target_attributes(target), "llmhealth.probe.kind": kind})
+
+    def record_budget(self, target: Target, remaining: int) -> None:
+        self._budget_remaining.set(remaining, target_attributes(target))
+
+    def record_local_models(self, endpoint: Target, models: list[LocalModel]) -> None:
+        """Load state (and VRAM) of every model a discovery round saw on `endpoint`."""
+        base = target_attributes(endpoint)
+        for model in models:
+            attributes = {**base, "gen_ai.request.model": model.name}
+            if model.loaded is not None:
+                self._model_loaded.set(1 if model.loaded else 0, attributes)
+            if model.vram_bytes is not None:
+                self._model_vram.set(model.vram_bytes, attributes)
+
+    def record_discovery_change(self, endpoint: Target, model: str, change: str) -> None:
+        self._discovery_changes.add(1, {**target_attributes(endpoint), "gen_ai.request.model": model,
+                                        "llmhealth.discovery.change": change})
 
     def shutdown(self) -> None:
         """Export what is still pending and stop the exporter (blocks, bounded)."""
         self._provider.shutdown(timeout_millis=SHUTDOWN_TIMEOUT_MS)
 
 
-def probe_attributes(result: ProbeResult, target: Target) -> dict[str, str | int]:
-    """The attributes every metric of one probe carries (docs/metrics.md)."""
+OPERATION = {"completion": "chat", "stream": "chat", "models": "list_models", "http": "http_check"}
+
+
+def target_attributes(target: Target) -> dict[str, str | int]:
+    """The attributes that identify a target (docs/metrics.md); no model for a target
+    without one (custom HTTP checks, discovery endpoints)."""
     address, port = server_of(target.base_url)
     attributes: dict[str, str | int] = {
         "llmhealth.target": target.name,
-        "llmhealth.probe.kind": result.kind,
         "gen_ai.provider.name": target.provider,
-        "gen_ai.request.model": target.model,
-        "gen_ai.operation.name": "chat",
         "server.address": address,
         "server.port": port,
+    }
+    if target.model is not None:
+        attributes["gen_ai.request.model"] = target.model
+    return attributes
+
+
+def probe_attributes(result: ProbeResult, target: Target) -> dict[str, str | int]:
+    """The attributes every metric of one probe carries (docs/metrics.md)."""
+    attributes = {
+        **target_attributes(target),
+        "llmhealth.probe.kind": result.kind,
+        "gen_ai.operation.name": OPERATION[result.kind],
     }
     if result.outcome != OK:
         attributes["error.type"] = result.outcome

@@ -107,7 +107,7 @@ def test_reevaluating_an_instant_leaves_one_row(pipeline: dict) -> None:
     latest = _query(pipeline["url"], "SELECT max(evaluated_at) AS at FROM health_snapshots")[0]["at"]
     at = datetime.fromisoformat(latest + "+00:00")
     config = with_demo_targets(load_config(pipeline["config"]))
-    params = evaluation_params(config, at)
+    params = evaluation_params(config, at, [(t.name, t) for t in config.targets])
     _query(pipeline["url"], sql.query("evaluate_snapshots"), params)
     _query(pipeline["url"], sql.query("evaluate_snapshots"), params)
     rows = _query(pipeline["url"], """SELECT target, count() AS n FROM health_snapshots FINAL

@@ -102,3 +102,19 @@ def test_events_only_on_change(store) -> None:
     assert [(e["from_status"], e["to_status"]) for e in events] == [("new", "healthy"),
                                                                    ("healthy", "unhealthy")]
     assert events[1]["reason"].startswith("error rate 75.0% >= 50.0%")
+
+
+def test_discovered_targets_are_evaluated_with_their_endpoints_thresholds(store) -> None:
+    config = Config.model_validate({
+        "targets": [{"name": "local", "protocol": "ollama", "base_url": "http://127.0.0.1:11434",
+                     "discover": True, "thresholds": {"degraded_error_rate": 0.2}}],
+        "thresholds": {"degraded_error_rate": 0.05}})
+    at = datetime.fromtimestamp(AT.timestamp() - 10, UTC)
+    synthetic.outcomes(store, "local", at, {"ok": 10}, kind="models")
+    synthetic.outcomes(store, "local/llama3.2:1b", at, {"ok": 90, "timeout": 10})
+    synthetic.outcomes(store, "elsewhere/llama3.2:1b", at, {"ok": 10})
+    evaluate(store, config, AT)
+    rows = store.rows("SELECT target, status FROM health_snapshots FINAL ORDER BY target")
+    # 10% errors: healthy under the endpoint's 20% limit (the global 5% would say degraded).
+    assert rows == [{"target": "local", "status": "healthy"},
+                    {"target": "local/llama3.2:1b", "status": "healthy"}]

@@ -54,7 +54,10 @@ UNITS = {
     "gen_ai.client.operation.time_to_first_chunk": "s",
     "llmhealth.probe.output_tokens_per_second": "{token}/s",
     "gen_ai.client.token.usage": "{token}",
+    "llmhealth.stream.chunks": "{chunk}",
+    "llmhealth.stream.ends": "{stream}",
 }
+COUNTERS = ("llmhealth.probe.outcomes", "llmhealth.stream.ends")
 
 
 def make_telemetry() -> tuple[Telemetry, InMemoryMetricReader]:
@@ -84,9 +87,10 @@ def test_names_units_types_and_temporality() -> None:
     telemetry.record(FAILED_COMPLETION, TARGET)
     metrics = collect(reader)
     assert {name: m.unit for name, m in metrics.items()} == UNITS
-    outcomes = metrics.pop("llmhealth.probe.outcomes").data
-    assert isinstance(outcomes, Sum) and outcomes.is_monotonic
-    assert outcomes.aggregation_temporality == AggregationTemporality.DELTA
+    for name in COUNTERS:
+        counter = metrics.pop(name).data
+        assert isinstance(counter, Sum) and counter.is_monotonic
+        assert counter.aggregation_temporality == AggregationTemporality.DELTA
     for metric in metrics.values():
         assert isinstance(metric.data, ExponentialHistogram), metric.name
         assert metric.data.aggregation_temporality == AggregationTemporality.DELTA

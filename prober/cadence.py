@@ -1,0 +1,80 @@
+"""When a (target, kind) pair is probed next: fixed slots, confirmation, backoff, retry-after.
+
+Pure arithmetic on a monotonic clock, so every rule is unit-testable without sleeping:
+
+* **Slots**: probes start at `start + k * interval`; a probe that overruns its slot makes the
+  next start the first slot still ahead (missed slots are skipped, never run late or in a
+  burst).
+* **Confirmation**: when the outcome flips (ok → failed or failed → ok), one extra probe
+  runs `confirm_delay` seconds later, so a blip is confirmed or cleared within seconds
+  instead of a whole interval.
+* **Backoff**: from the `backoff_after`-th consecutive failure on, the gap doubles per
+  further failure up to `backoff_max` (never below `interval`): a target that stays down is
+  probed less often but at least every `backoff_max` seconds.
+* **Retry-After**: a 429 with `retry-after` moves the next probe to at least that far ahead,
+  capped at `retry_after_max` (no confirmation probe runs earlier).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CadenceRules:
+    interval: float
+    confirm_delay: float
+    backoff_after: int
+    backoff_max: float
+    retry_after_max: float
+
+
+class Cadence:
+    """The schedule of one (target, kind) pair; `start` is the first slot (jitter included)."""
+
+    def __init__(self, rules: CadenceRules, start: float) -> None:
+        self.rules = rules
+        self.start = start
+        self.planned = start
+        self.failures = 0
+        self._last_ok: bool | None = None
+        self._confirming = False
+
+    def after(self, *, ok: bool, retry_after_s: float | None, now: float) -> float:
+        """Record the outcome of the probe planned for `self.planned` and finished at `now`;
+        return (and remember) when the next probe is planned."""
+        rules = self.rules
+        flipped = self._last_ok is not None and ok != self._last_ok
+        self._last_ok = ok
+        self.failures = 0 if ok else self.failures + 1
+        honour_retry_after = retry_after_s is not None and not ok
+        if flipped and not self._confirming and not honour_retry_after:
+            self._confirming = True
+            self.planned = now + rules.confirm_delay
+            return self.planned
+        self._confirming = False
+        planned = self._slot_after(now)
+        if self.failures >= rules.backoff_after:
+            doublings = self.failures - rules.backoff_after + 1
+            gap = min(rules.interval * 2.0**doublings, max(rules.backoff_max, rules.interval))
+            planned = max(planned, self._slot_at_or_after(self.planned + gap))
+        if honour_retry_after:
+            planned = max(planned, now + min(retry_after_s, rules.retry_after_max))
+        self.planned = planned
+        return planned
+
+    def skip(self, now: float) -> float:
+        """Plan the next slot after `now` without a probe result (a paused probe)."""
+        self.planned = self._slot_after(now)
+        return self.planned
+
+    def _slot_after(self, t: float) -> float:
+        """The first slot strictly after `t`."""
+        k = math.floor((t - self.start) / self.rules.interval) + 1
+        return self.start + max(k, 0) * self.rules.interval
+
+    def _slot_at_or_after(self, t: float) -> float:
+        """The first slot at or after `t` (within a microsecond)."""
+        k = math.ceil((t - self.start) / self.rules.interval - 1e-6)
+        return self.start + max(k, 0) * self.rules.interval
