@@ -15,7 +15,7 @@ import psutil
 
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from bench import aggregation, ingest
+from bench import aggregation, ingest, prober
 from llmhealth.config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -43,6 +43,10 @@ def main() -> None:
         for targets in (10, 100, 1000):
             print(f"aggregation cycle: {targets} targets …", flush=True)
             cycles.append(aggregation.measure(_fresh(engine), targets))
+        probers = []
+        for kinds in (("completion",), ("completion", "stream")):
+            print(f"prober: 1,000 targets every 5 s, kinds {', '.join(kinds)} (70 s) …", flush=True)
+            probers.append(prober.measure(Path(tmp), probes=kinds))
     small = cycles[0]["median_ms"]
     lines = [
         "# Benchmarks", "",
@@ -67,8 +71,28 @@ def main() -> None:
     for c in cycles:
         lines.append(f"| {c['targets']:,} | {c['raw_rows']:,} | {c['median_ms']:.1f} | {c['max_ms']:.1f} | "
                      f"{c['median_ms'] / small:.1f} |")
+    lines += _prober_section(probers)
     OUT.write_text("\n".join(lines) + "\n")
     print(OUT.read_text())
+
+
+def _prober_section(runs: list[dict]) -> list[str]:
+    lines = [
+        "", "## One prober process: 1,000 targets every 5 s against the simulator", "",
+        ("`llmhealth probe` and `llmhealth simulate` run as separate processes; the prober exports to an "
+         "in-process OTLP receiver (`bench/otlp_sink.py`). Jitter is the prober's own "
+         "`llmhealth.prober.schedule_delay`: how late each probe started against its planned instant. "
+         f"Measured over {runs[0]['seconds']:.0f} s after a 10 s warm-up. "
+         "Goal: ≤ 1 core, ≤ 200 MB, jitter p99 ≤ 200 ms."), "",
+        "| probe kinds | probes/s (planned) | ok | CPU (cores) | peak RSS (MB) | jitter p50 (ms) | jitter p99 (ms) | jitter max (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {', '.join(r['probes'])} | {r['probes_per_s']:.0f} ({r['expected_per_s']:.0f}) | "
+            f"{r['ok_share']:.1%} | {r['cpu_cores']:.2f} | {r['peak_rss_mb']:.0f} | "
+            f"{r['jitter_p50_ms']:.1f} | {r['jitter_p99_ms']:.0f} | {r['jitter_max_ms']:.0f} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ from prober.outcome import OK, ProbeFailure, ProbeResult
 from prober.sse import iter_sse_data
 
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+_MINIMAL_EFFORT_MODEL = re.compile(r"^gpt-5(?!\.)")
+"""gpt-5, gpt-5-mini, … accept effort `minimal`; gpt-5.1 and later answer it with 400
+(https://platform.openai.com/docs/api-reference/chat/create#chat_create-reasoning_effort)."""
 
 
 async def probe_models(ctx: ProbeContext) -> ProbeResult:
@@ -131,7 +134,7 @@ def _payload(ctx: ProbeContext, *, max_tokens: int) -> dict[str, object]:
     if not is_reasoning(ctx):
         return {**payload, "max_tokens": max_tokens, "temperature": 0}
     model = (target.model or "").rsplit("/", 1)[-1]
-    effort = target.reasoning_effort or ("minimal" if model.startswith("gpt-5") else "low")
+    effort = target.reasoning_effort or ("minimal" if _MINIMAL_EFFORT_MODEL.match(model) else "low")
     return {**payload, "max_completion_tokens": max_tokens, "reasoning_effort": effort}
 
 

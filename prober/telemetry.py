@@ -8,10 +8,17 @@ recording never blocks the event loop and an unreachable collector never stops p
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableGauge,
+)
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     MetricReader,
@@ -30,13 +37,17 @@ from prober.outcome import OK, ProbeResult
 MAX_BUCKETS = 640
 EXPORT_TIMEOUT_S = 5.0
 SHUTDOWN_TIMEOUT_MS = 10_000
+CARDINALITY_LIMIT = 200_000
+"""Attribute sets per metric before the SDK folds the rest into one overflow set. The SDK's
+default (2,000) is reached by a few hundred targets (target x kind x outcome); ours are
+bounded by the config, so the limit only guards memory."""
 
 TEMPORALITY = {
     Counter: AggregationTemporality.DELTA,
     Histogram: AggregationTemporality.DELTA,
 }
-"""Delta for counters and histograms. The in-flight UpDownCounter stays cumulative (its value
-is a level), and gauges export each observation once (`prober.gauges`)."""
+"""Delta for counters and histograms; gauges (in-flight, headroom, budget, local models)
+export each observation once (`prober.gauges`)."""
 
 
 class Telemetry:
@@ -60,6 +71,8 @@ class Telemetry:
         )
         self._provider = MeterProvider(
             metric_readers=[reader],
+            # No traces, so no exemplars: skip building a reservoir per attribute set.
+            exemplar_filter=AlwaysOffExemplarFilter(),
             resource=Resource.create(
                 {"service.name": llmhealth.PROBER_SERVICE_NAME, "service.version": llmhealth.__version__}
             ),
@@ -67,7 +80,10 @@ class Telemetry:
                 View(
                     instrument_type=Histogram,
                     aggregation=ExponentialBucketHistogramAggregation(max_size=MAX_BUCKETS),
-                )
+                    aggregation_cardinality_limit=CARDINALITY_LIMIT,
+                ),
+                *(View(instrument_type=kind, aggregation_cardinality_limit=CARDINALITY_LIMIT)
+                  for kind in (Counter, ObservableGauge)),
             ],
         )
         meter = self._provider.get_meter("llmhealth.prober", llmhealth.__version__)
@@ -104,9 +120,12 @@ class Telemetry:
         self._bytes = meter.create_counter(
             "llmhealth.probe.bytes", unit="By", description="Bytes a probe sent and received"
         )
-        self._in_flight = meter.create_up_down_counter(
-            "llmhealth.probe.in_flight", unit="{probe}", description="Probes running now"
+        # A gauge set on every start and end rather than an UpDownCounter: an idle target is
+        # not re-exported at every export, which at 1,000 targets was a fifth of each export.
+        self._in_flight = LatestGauge(
+            meter, "llmhealth.probe.in_flight", unit="{probe}", description="Probes running now"
         )
+        self._running: dict[tuple[str, str], int] = {}
         self._cost = meter.create_counter(
             "llmhealth.probe.cost", unit="USD", description="Estimated price of the tokens probes spent"
         )
@@ -187,10 +206,15 @@ class Telemetry:
     def probe_started(self, target: Target, kind: str, delay_s: float) -> None:
         """A probe starts `delay_s` after its planned instant."""
         self._schedule_delay.record(max(0.0, delay_s))
-        self._in_flight.add(1, {**target_attributes(target), "llmhealth.probe.kind": kind})
+        self._count_in_flight(target, kind, +1)
 
     def probe_finished(self, target: Target, kind: str) -> None:
-        self._in_flight.add(-1, {**target_attributes(target), "llmhealth.probe.kind": kind})
+        self._count_in_flight(target, kind, -1)
+
+    def _count_in_flight(self, target: Target, kind: str, change: int) -> None:
+        key = (target.name, kind)
+        running = self._running[key] = self._running.get(key, 0) + change
+        self._in_flight.set(running, {**target_attributes(target), "llmhealth.probe.kind": kind})
 
     def record_budget(self, target: Target, remaining: int) -> None:
         self._budget_remaining.set(remaining, target_attributes(target))
@@ -220,16 +244,21 @@ OPERATION = {"completion": "chat", "stream": "chat", "models": "list_models", "h
 def target_attributes(target: Target) -> dict[str, str | int]:
     """The attributes that identify a target (docs/metrics.md); no model for a target
     without one (custom HTTP checks, discovery endpoints)."""
-    address, port = server_of(target.base_url)
+    return dict(_identity(target.name, target.provider, target.base_url, target.model))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _identity(name: str, provider: str, base_url: str, model: str | None) -> tuple:
+    address, port = server_of(base_url)
     attributes: dict[str, str | int] = {
-        "llmhealth.target": target.name,
-        "gen_ai.provider.name": target.provider,
+        "llmhealth.target": name,
+        "gen_ai.provider.name": provider,
         "server.address": address,
         "server.port": port,
     }
-    if target.model is not None:
-        attributes["gen_ai.request.model"] = target.model
-    return attributes
+    if model is not None:
+        attributes["gen_ai.request.model"] = model
+    return tuple(attributes.items())
 
 
 def probe_attributes(result: ProbeResult, target: Target) -> dict[str, str | int]:

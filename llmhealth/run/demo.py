@@ -1,4 +1,7 @@
-"""The built-in demo: four targets served by the simulator on loopback (see simulator/scenarios.py)."""
+"""The built-in demo: targets of several protocols served by the simulator on loopback
+(see simulator/scenarios.py): four OpenAI-compatible models with different faults, the
+healthy model again over Anthropic's Messages API, and an Ollama endpoint whose models are
+discovered."""
 
 from __future__ import annotations
 
@@ -10,10 +13,15 @@ DEMO_INTERVAL_S = 5.0
 
 def with_demo_targets(config: Config) -> Config:
     """`config` with the demo targets added, pointing at the simulator's port."""
-    base_url = f"http://{config.simulator.host}:{config.simulator.port}/v1"
-    targets = [
-        {"name": name, "provider": "llmhealth-simulator", "base_url": base_url, "model": name,
-         "interval": DEMO_INTERVAL_S}
-        for name in DEMO_MODELS
+    root = f"http://{config.simulator.host}:{config.simulator.port}"
+    common = {"provider": "llmhealth-simulator", "interval": DEMO_INTERVAL_S}
+    targets = [{"name": name, "base_url": f"{root}/v1", "model": name, **common}
+               for name in DEMO_MODELS]
+    targets += [
+        {"name": "demo-anthropic", "protocol": "anthropic", "base_url": f"{root}/anthropic",
+         "model": "demo-healthy", **common},
+        {"name": "demo-ollama", "protocol": "ollama", "base_url": f"{root}/ollama",
+         "discover": True, "probes": ["models", "completion"], **common},
     ]
-    return Config.model_validate({**config.model_dump(), "targets": targets})
+    prober = {**config.prober.model_dump(), "discovery_interval": DEMO_INTERVAL_S}
+    return Config.model_validate({**config.model_dump(), "targets": targets, "prober": prober})

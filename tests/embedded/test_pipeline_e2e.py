@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,59 +14,25 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-import yaml
 
 from aggregator import sql
 from aggregator.evaluate import evaluation_params
-from aggregator.store.params import encode_params
 from llmhealth.config import load_config
 from llmhealth.run.demo import with_demo_targets
-from tests.embedded.ports import free_ports
+from tests.embedded.pipeline_client import cli, query, running_pipeline
 
 pytestmark = pytest.mark.embedded
 DEADLINE_S = 30
 
 
-def _cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "llmhealth", *args], capture_output=True,
-                          text=True, timeout=timeout, check=False)
-
-
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    tmp = tmp_path_factory.mktemp("run")
-    store_port, grpc_port, http_port, sim_port = free_ports(4)
-    config_path = tmp / "llmhealth.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "store": {"data_dir": str(tmp / "data"), "http_port": store_port},
-        "collector": {"grpc_port": grpc_port, "http_port": http_port},
-        "simulator": {"port": sim_port}}))
-    log = (tmp / "run.log").open("w")
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "llmhealth", "run", "--config", str(config_path)],
-                               stdout=log, stderr=subprocess.STDOUT)
-    info = {"process": process, "config": config_path, "url": f"http://127.0.0.1:{store_port}/",
-            "started": started, "log": tmp / "run.log"}
-    yield info
-    if process.poll() is None:  # a test failed before the Ctrl-C test: kill the whole tree
-        tree = psutil.Process(process.pid).children(recursive=True)
-        process.kill()
-        process.wait()
-        for child in tree:
-            child.kill()
-        psutil.wait_procs(tree, timeout=5)
-
-
-def _query(url: str, text: str, params: dict | None = None) -> list[dict]:
-    query = {"database": "llmhealth", "default_format": "JSONEachRow"}
-    query.update({f"param_{k}": v for k, v in encode_params(params).items()})
-    response = httpx.post(url, params=query, content=text.encode(), timeout=10)
-    assert response.status_code == 200, response.text
-    return [json.loads(line) for line in response.text.splitlines()]
+    with running_pipeline(tmp_path_factory.mktemp("run")) as info:
+        yield info
 
 
 def _status(config: Path) -> dict[str, dict]:
-    result = _cli("status", "--json", "--config", str(config))
+    result = cli("status", "--json", "--config", str(config))
     if result.returncode != 0:
         return {}
     return {row["target"]: row for row in json.loads(result.stdout)}
@@ -84,6 +48,7 @@ def test_demo_statuses_within_30_s(pipeline: dict) -> None:
             break
         assert time.monotonic() - pipeline["started"] < DEADLINE_S, (status, pipeline["log"].read_text())
         time.sleep(1)
+    assert status.get("demo-anthropic", {}).get("status") == "healthy", status
     row = status["demo-healthy"]
     for key in ("target", "status", "reason", "error_rate", "latency_p50_ms", "latency_p90_ms",
                 "latency_p99_ms", "ttft_p50_ms", "ttft_p99_ms", "evaluated_at"):
@@ -94,7 +59,7 @@ def test_demo_statuses_within_30_s(pipeline: dict) -> None:
 
 
 def test_rows_in_every_written_table(pipeline: dict) -> None:
-    counts = _query(pipeline["url"], """SELECT
+    counts = query(pipeline["url"], """SELECT
         (SELECT count() FROM otel_metrics_sum) AS sum,
         (SELECT count() FROM otel_metrics_exponential_histogram) AS exp_histogram,
         (SELECT count() FROM health_snapshots) AS snapshots,
@@ -104,21 +69,23 @@ def test_rows_in_every_written_table(pipeline: dict) -> None:
 
 
 def test_reevaluating_an_instant_leaves_one_row(pipeline: dict) -> None:
-    latest = _query(pipeline["url"], "SELECT max(evaluated_at) AS at FROM health_snapshots")[0]["at"]
+    latest = query(pipeline["url"], "SELECT max(evaluated_at) AS at FROM health_snapshots")[0]["at"]
     at = datetime.fromisoformat(latest + "+00:00")
     config = with_demo_targets(load_config(pipeline["config"]))
     params = evaluation_params(config, at, [(t.name, t) for t in config.targets])
-    _query(pipeline["url"], sql.query("evaluate_snapshots"), params)
-    _query(pipeline["url"], sql.query("evaluate_snapshots"), params)
-    rows = _query(pipeline["url"], """SELECT target, count() AS n FROM health_snapshots FINAL
+    query(pipeline["url"], sql.query("evaluate_snapshots"), params)
+    query(pipeline["url"], sql.query("evaluate_snapshots"), params)
+    rows = query(pipeline["url"], """SELECT target, count() AS n FROM health_snapshots FINAL
                                       WHERE evaluated_at = {at:DateTime64(3, 'UTC')} GROUP BY target""",
                   {"at": at})
-    assert sorted(r["target"] for r in rows) == sorted(t.name for t in config.targets)
+    # The configured targets plus the models discovered on demo-ollama, each exactly once.
+    assert {t.name for t in config.targets} <= {r["target"] for r in rows}
+    assert any(r["target"].startswith("demo-ollama/") for r in rows)
     assert {r["n"] for r in rows} == {1}
 
 
-def test_status_table_and_curl_style_query(pipeline: dict) -> None:
-    table = _cli("status", "--config", str(pipeline["config"]))
+def test_status_table_and_curl_stylequery(pipeline: dict) -> None:
+    table = cli("status", "--config", str(pipeline["config"]))
     assert table.returncode == 0 and "demo-healthy" in table.stdout and "healthy" in table.stdout
     response = httpx.get(pipeline["url"], params={
         "query": "SELECT * FROM llmhealth.health_snapshots LIMIT 5"})
@@ -142,7 +109,7 @@ def test_port_in_use_is_named(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = _cli("run", "--data-dir", str(tmp_path), "--store-port", str(port))
+        result = cli("run", "--data-dir", str(tmp_path), "--store-port", str(port))
     assert result.returncode == 2
     assert f"port {port} on 127.0.0.1 (embedded store HTTP endpoint) is already in use" in result.stderr
     assert "--store-port" in result.stderr
@@ -151,7 +118,7 @@ def test_port_in_use_is_named(tmp_path: Path) -> None:
 def test_unwritable_data_dir_is_named(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    result = _cli("run", "--data-dir", str(blocked / "data"))
+    result = cli("run", "--data-dir", str(blocked / "data"))
     assert result.returncode == 2 and "data dir" in result.stderr and "cannot create" in result.stderr
 
 
@@ -159,6 +126,6 @@ def test_missing_api_key_fails_at_start_without_value(tmp_path: Path, monkeypatc
     config = tmp_path / "c.yaml"
     config.write_text("targets:\n  - name: a\n    base_url: http://127.0.0.1:9/v1\n    model: m\n"
                       "    api_key_env: LLMHEALTH_TEST_UNSET_KEY\n")
-    result = _cli("run", "--config", str(config), "--data-dir", str(tmp_path / "data"))
+    result = cli("run", "--config", str(config), "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 2
     assert "target 'a': environment variable LLMHEALTH_TEST_UNSET_KEY is not set" in result.stderr

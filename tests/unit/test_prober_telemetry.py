@@ -162,3 +162,17 @@ def test_server_of(base_url: str, server: tuple[str, int]) -> None:
 def test_server_of_rejects(base_url: str) -> None:
     with pytest.raises(ValueError):
         server_of(base_url)
+
+
+def test_thousands_of_targets_keep_their_identity() -> None:
+    telemetry, reader = make_telemetry()
+    outcomes = ("ok", "timeout", "http_5xx")
+    for i in range(1500):
+        target = TARGET.model_copy(update={"name": f"t{i}"})
+        for kind in ("completion", "stream"):
+            for outcome in outcomes:
+                telemetry.record(replace(FAILED_COMPLETION, target=target.name, kind=kind,
+                                         outcome=outcome), target)
+    counts = points(collect(reader)["llmhealth.probe.outcomes"])
+    assert len(counts) == 1500 * 2 * len(outcomes)  # 9,000 sets: none folded into an overflow set
+    assert all("otel.metric.overflow" not in dict(k) for k in counts)

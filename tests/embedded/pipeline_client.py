@@ -1,0 +1,66 @@
+"""Talking to a running `llmhealth run` from a test: the CLI and the store's HTTP endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import yaml
+
+from aggregator.store.params import encode_params
+from tests.embedded.ports import free_ports
+
+
+@contextmanager
+def running_pipeline(tmp: Path, settings: dict | None = None,
+                     env: dict[str, str] | None = None) -> Iterator[dict]:
+    """`llmhealth run` on ephemeral ports with data in `tmp` and `settings` merged into its
+    config (no `targets`: the demo). Yields process, config path, store URL, start time and
+    the combined stdout/stderr log path. A process still running at the end is killed with
+    its whole tree (a test failed before stopping it)."""
+    store_port, grpc_port, http_port, sim_port = free_ports(4)
+    config_path = tmp / "llmhealth.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "store": {"data_dir": str(tmp / "data"), "http_port": store_port},
+        "collector": {"grpc_port": grpc_port, "http_port": http_port},
+        "simulator": {"port": sim_port}, **(settings or {})}))
+    log = (tmp / "run.log").open("w")
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "llmhealth", "run", "--config", str(config_path)],
+                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    try:
+        yield {"process": process, "config": config_path, "url": f"http://127.0.0.1:{store_port}/",
+               "started": started, "log": tmp / "run.log"}
+    finally:
+        if process.poll() is None:
+            tree = psutil.Process(process.pid).children(recursive=True)
+            process.kill()
+            process.wait()
+            for child in tree:
+                child.kill()
+            psutil.wait_procs(tree, timeout=5)
+        log.close()
+
+
+def cli(*args: str, timeout: float = 30, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "llmhealth", *args], capture_output=True,
+                          text=True, timeout=timeout, check=False, env=env)
+
+
+def query(url: str, text: str, params: dict | None = None, fmt: str = "JSONEachRow") -> list[dict] | str:
+    """Rows of `text` (JSONEachRow), or the raw body for another `fmt`."""
+    request = {"database": "llmhealth", "default_format": fmt}
+    request.update({f"param_{k}": v for k, v in encode_params(params).items()})
+    response = httpx.post(url, params=request, content=text.encode(), timeout=10)
+    assert response.status_code == 200, response.text
+    if fmt != "JSONEachRow":
+        return response.text
+    return [json.loads(line) for line in response.text.splitlines()]
