@@ -92,6 +92,10 @@ def _prober_section(runs: list[dict]) -> list[str]:
             f"| {', '.join(r['probes'])} | {r['probes_per_s']:.0f} ({r['expected_per_s']:.0f}) | "
             f"{r['ok_share']:.1%} | {r['cpu_cores']:.2f} | {r['peak_rss_mb']:.0f} | "
             f"{r['jitter_p50_ms']:.1f} | {r['jitter_p99_ms']:.0f} | {r['jitter_max_ms']:.0f} |")
+    lines += ["", ("A row whose finished probes/s fall short of the planned rate is a saturated process: "
+                   "probing, recording and the OTLP export share one Python interpreter lock, so a "
+                   "process tops out near one core whatever the machine has. Run more prober "
+                   "processes, each with a share of the targets, past that rate.")]
     return lines
 
 

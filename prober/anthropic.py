@@ -19,9 +19,16 @@ import contextlib
 import httpx
 
 from prober.attempt import Attempt, run_attempt
-from prober.body import iter_bounded, read_body
+from prober.body import iter_bounded
 from prober.context import ProbeContext, ProbeFn
-from prober.exchange import PROVIDER_MESSAGE_LIMIT, check_status, is_count, json_object, send
+from prober.exchange import (
+    PROVIDER_MESSAGE_LIMIT,
+    fetch_json,
+    is_count,
+    json_object,
+    read_stream,
+    send,
+)
 from prober.openai import judge_model_list
 from prober.outcome import OK, ProbeFailure, ProbeResult
 from prober.sse import iter_sse_data
@@ -47,13 +54,10 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         url = f"{ctx.base_url}/v1/models"
-        async with send(ctx.client, attempt, "GET", url, timeout=ctx.timeout,
-                        headers=_headers(ctx), params={"limit": "1000"}) as response:
-            failure = await check_status(response, attempt, ctx.api_key)
-            if failure:
-                return failure
-            body = await read_body(response, ctx.max_body_bytes, attempt)
-        return judge_model_list(json_object(body, "body"), ctx.target.model)
+        request = send(ctx.client, attempt, "GET", url, timeout=ctx.timeout,
+                       headers=_headers(ctx), params={"limit": "1000"})
+        document = await fetch_json(ctx, attempt, request)
+        return document if isinstance(document, tuple) else judge_model_list(document, ctx.target.model)
 
     return await run_attempt(ctx.target.name, "models", work, timeout=ctx.timeout,
                              secret=ctx.api_key)
@@ -65,12 +69,8 @@ async def probe_completion(ctx: ProbeContext) -> ProbeResult:
     payload = _payload(ctx, max_tokens=1)
 
     async def work(attempt: Attempt) -> tuple[str, str]:
-        async with _post_messages(ctx, attempt, payload) as response:
-            failure = await check_status(response, attempt, ctx.api_key)
-            if failure:
-                return failure
-            body = await read_body(response, ctx.max_body_bytes, attempt)
-        return _judge_message(json_object(body, "body"), attempt)
+        document = await fetch_json(ctx, attempt, _post_messages(ctx, attempt, payload))
+        return document if isinstance(document, tuple) else _judge_message(document, attempt)
 
     return await run_attempt(ctx.target.name, "completion", work, timeout=ctx.timeout,
                              secret=ctx.api_key)
@@ -88,14 +88,10 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         state = _StreamState()
-        async with _post_messages(ctx, attempt, payload) as response:
-            failure = await check_status(response, attempt, ctx.api_key)
-            if failure:
-                return failure
-            attempt.streaming_started = True
-            attempt.stream_clean = False
-            await _consume_stream(response, attempt, state, ctx.max_body_bytes)
-        return _judge_stream(attempt, state)
+        failure = await read_stream(
+            ctx, attempt, _post_messages(ctx, attempt, payload),
+            lambda response: _consume_stream(response, attempt, state, ctx.max_body_bytes))
+        return failure or _judge_stream(attempt, state)
 
     return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
                              secret=ctx.api_key)

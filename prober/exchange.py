@@ -4,13 +4,15 @@
 sent and received (headers estimated from their text), the status, rate-limit headroom and
 `retry-after`. `check_status` turns a non-2xx status into its error type with the provider's
 own message, and `json_object` parses a body or event that must be a JSON object.
+`fetch_json` and `read_stream` are the two shapes every probe has: one JSON answer, or a
+stream read event by event.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -18,6 +20,7 @@ import httpx
 import llmhealth
 from prober.attempt import Attempt, redact
 from prober.body import REQUEST_HEADERS, read_body
+from prober.context import ProbeContext
 from prober.outcome import ProbeFailure, classify_status
 from prober.ratelimit import parse_rate_limits, parse_retry_after
 
@@ -54,6 +57,40 @@ async def send(
         attempt.rate_limits = parse_rate_limits(response.headers, now)
         attempt.retry_after_s = parse_retry_after(response.headers, now)
         yield response
+
+
+Request = AbstractAsyncContextManager[httpx.Response]
+
+
+async def fetch_json(
+    ctx: ProbeContext, attempt: Attempt, request: Request
+) -> dict[str, object] | tuple[str, str]:
+    """Open `request` (from `send`); the (error type, detail) its status means, or its body
+    (at most `ctx.max_body_bytes`) as a JSON object."""
+    async with request as response:
+        failure = await check_status(response, attempt, ctx.api_key)
+        if failure:
+            return failure
+        body = await read_body(response, ctx.max_body_bytes, attempt)
+    return json_object(body, "body")
+
+
+async def read_stream(
+    ctx: ProbeContext,
+    attempt: Attempt,
+    request: Request,
+    consume: Callable[[httpx.Response], Awaitable[None]],
+) -> tuple[str, str] | None:
+    """Open `request`; the (error type, detail) its status means, or None after `consume`
+    read the stream (the attempt marked as streaming, not yet clean)."""
+    async with request as response:
+        failure = await check_status(response, attempt, ctx.api_key)
+        if failure:
+            return failure
+        attempt.streaming_started = True
+        attempt.stream_clean = False
+        await consume(response)
+    return None
 
 
 async def check_status(

@@ -22,9 +22,9 @@ import re
 import httpx
 
 from prober.attempt import Attempt, run_attempt
-from prober.body import iter_bounded, read_body
+from prober.body import iter_bounded
 from prober.context import ProbeContext, ProbeFn
-from prober.exchange import check_status, is_count, json_object, send
+from prober.exchange import fetch_json, is_count, json_object, read_stream, send
 from prober.outcome import OK, ProbeFailure, ProbeResult
 from prober.sse import iter_sse_data
 
@@ -39,13 +39,9 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         url = f"{_api_root(ctx)}/models"
-        async with send(ctx.client, attempt, "GET", url, timeout=ctx.timeout,
-                        headers=_auth(ctx)) as response:
-            failure = await check_status(response, attempt, ctx.api_key)
-            if failure:
-                return failure
-            body = await read_body(response, ctx.max_body_bytes, attempt)
-        return judge_model_list(json_object(body, "body"), ctx.target.model)
+        request = send(ctx.client, attempt, "GET", url, timeout=ctx.timeout, headers=_auth(ctx))
+        document = await fetch_json(ctx, attempt, request)
+        return document if isinstance(document, tuple) else judge_model_list(document, ctx.target.model)
 
     return await run_attempt(ctx.target.name, "models", work, timeout=ctx.timeout,
                              secret=ctx.api_key)
@@ -57,12 +53,8 @@ async def probe_completion(ctx: ProbeContext) -> ProbeResult:
     payload = _payload(ctx, max_tokens=1)
 
     async def work(attempt: Attempt) -> tuple[str, str]:
-        async with _post_chat(ctx, attempt, payload) as response:
-            failure = await check_status(response, attempt, ctx.api_key)
-            if failure:
-                return failure
-            body = await read_body(response, ctx.max_body_bytes, attempt)
-        return _judge_completion(json_object(body, "body"), attempt)
+        document = await fetch_json(ctx, attempt, _post_chat(ctx, attempt, payload))
+        return document if isinstance(document, tuple) else _judge_completion(document, attempt)
 
     return await run_attempt(ctx.target.name, "completion", work, timeout=ctx.timeout,
                              secret=ctx.api_key)
@@ -84,14 +76,10 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         state = _StreamState()
-        async with _post_chat(ctx, attempt, payload) as response:
-            failure = await check_status(response, attempt, ctx.api_key)
-            if failure:
-                return failure
-            attempt.streaming_started = True
-            attempt.stream_clean = False
-            await _consume_stream(response, attempt, state, ctx.max_body_bytes)
-        return _judge_stream(attempt, state, reasoning=is_reasoning(ctx))
+        failure = await read_stream(
+            ctx, attempt, _post_chat(ctx, attempt, payload),
+            lambda response: _consume_stream(response, attempt, state, ctx.max_body_bytes))
+        return failure or _judge_stream(attempt, state, reasoning=is_reasoning(ctx))
 
     return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
                              secret=ctx.api_key)
