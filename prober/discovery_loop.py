@@ -22,7 +22,7 @@ from prober.context import ProbeContext
 from prober.discovery import Change, diff_models
 from prober.local_models import DiscoveryError, LocalModel
 from prober.outcome import ERROR_TYPES, OK, ProbeResult
-from prober.protocols import discover_for
+from prober.protocols import SERVER_VERSION, discover_for
 
 if TYPE_CHECKING:
     from prober.loop import Prober
@@ -45,7 +45,8 @@ async def discover_forever(prober: Prober, endpoint: Target, api_key: str | None
             first = not known
             known, changes = diff_models(known, models)
             if first:
-                log.info("discovery on %s: %d models: %s", endpoint.name, len(known),
+                log.info("discovery on %s (%s): %d models: %s", endpoint.name,
+                         await _server_version(ctx), len(known),
                          ", ".join(sorted(known)) or "(none)")
             for change in changes:
                 _apply(prober, endpoint, api_key, change, quiet=first)
@@ -68,6 +69,18 @@ async def discover_once(ctx: ProbeContext) -> tuple[ProbeResult, list[LocalModel
     else:
         return _result(ctx, OK, "", started), models
     return _result(ctx, outcome, redact(detail, ctx.api_key), started), None
+
+
+async def _server_version(ctx: ProbeContext) -> str:
+    """`<protocol> <version>` for the log line, as far as the server tells."""
+    fetch = SERVER_VERSION.get(ctx.target.protocol)
+    if fetch is None:
+        return ctx.target.protocol
+    try:
+        async with asyncio.timeout(ctx.timeout):
+            return f"{ctx.target.protocol} {await fetch(ctx)}"
+    except (DiscoveryError, TimeoutError):
+        return f"{ctx.target.protocol}, version unknown"
 
 
 def _result(ctx: ProbeContext, outcome: str, detail: str, started: float) -> ProbeResult:

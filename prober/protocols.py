@@ -3,9 +3,11 @@ local server's models for discovery."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from llmhealth.config.target import Target
 from prober import anthropic, http_check, lmstudio, ollama, openai
-from prober.context import ProbeFn
+from prober.context import ProbeContext, ProbeFn
 from prober.local_models import DiscoverFn
 
 PROBES: dict[str, dict[str, ProbeFn]] = {
@@ -21,6 +23,11 @@ DISCOVERY: dict[str, DiscoverFn] = {
     "ollama": ollama.discover,
     "lmstudio": lmstudio.discover,
 }
+
+SERVER_VERSION: dict[str, Callable[[ProbeContext], Awaitable[str]]] = {
+    "ollama": ollama.server_version,
+}
+"""Local servers that report their version: logged once when discovery first succeeds."""
 
 
 def probe_for(target: Target, kind: str) -> ProbeFn:

@@ -82,6 +82,10 @@ def test_models_appear_and_disappear(protocol: str, prefix: str, name_of,
     assert ("gone", "models", "connect") in outcomes
     messages = [r.getMessage() for r in caplog.records]
     assert any(f"discovery on local: model {gamma} appeared" in m for m in messages)
+    first = next(m for m in messages if m.startswith("discovery on local ("))
+    assert f"2 models: {alpha}, {beta}" in first
+    assert first.startswith("discovery on local (ollama 0.") if protocol == "ollama" \
+        else first.startswith("discovery on local (lmstudio)")
     assert any(f"discovery on local: model {alpha} disappeared" in m for m in messages)
     failures = [m for m in messages if m.startswith("discovery on gone") and "failed: connect" in m]
     assert len(failures) >= 2  # retried every round, each time logged
