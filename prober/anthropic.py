@@ -19,7 +19,6 @@ import contextlib
 import httpx
 
 from prober.attempt import Attempt, run_attempt
-from prober.body import iter_bounded
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import (
     PROVIDER_MESSAGE_LIMIT,
@@ -88,9 +87,8 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         state = _StreamState()
-        failure = await read_stream(
-            ctx, attempt, _post_messages(ctx, attempt, payload),
-            lambda response: _consume_stream(response, attempt, state, ctx.max_body_bytes))
+        failure = await read_stream(ctx, attempt, _post_messages(ctx, attempt, payload),
+                                    iter_sse_data, lambda data: _apply_event(data, attempt, state))
         return failure or _judge_stream(attempt, state)
 
     return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
@@ -148,25 +146,12 @@ class _StreamState:
         self.stop_reason: str | None = None
 
 
-async def _consume_stream(
-    response: httpx.Response, attempt: Attempt, state: _StreamState, limit: int
-) -> None:
-    """Read events until `message_stop` or the end of the body. Reading stops at
-    `message_stop`, so a connection broken after it is never seen."""
-    async with (
-        contextlib.aclosing(iter_bounded(response, limit, attempt)) as chunks,
-        contextlib.aclosing(iter_sse_data(chunks)) as stream,
-    ):
-        async for data in stream:
-            state.events += 1
-            if _apply_event(json_object(data, "event"), attempt, state):
-                break
-
-
-def _apply_event(event: dict[str, object], attempt: Attempt, state: _StreamState) -> bool:
+def _apply_event(data: str, attempt: Attempt, state: _StreamState) -> bool:
     """Apply one event to the attempt; True when it is the final `message_stop`. Event types
     not listed here (`content_block_start`, `content_block_stop`, `ping`, future ones) carry
     nothing a probe needs."""
+    state.events += 1
+    event = json_object(data, "event")
     kind = event.get("type")
     if kind == "message_start":
         message = event.get("message")

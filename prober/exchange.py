@@ -10,16 +10,18 @@ stream read event by event.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import httpx
 
 import llmhealth
 from prober.attempt import Attempt, redact
-from prober.body import REQUEST_HEADERS, read_body
+from prober.body import REQUEST_HEADERS, iter_bounded, read_body
 from prober.context import ProbeContext
 from prober.outcome import ProbeFailure, classify_status
 from prober.ratelimit import parse_rate_limits, parse_retry_after
@@ -60,6 +62,7 @@ async def send(
 
 
 Request = AbstractAsyncContextManager[httpx.Response]
+T = TypeVar("T")
 
 
 async def fetch_json(
@@ -79,17 +82,31 @@ async def read_stream(
     ctx: ProbeContext,
     attempt: Attempt,
     request: Request,
-    consume: Callable[[httpx.Response], Awaitable[None]],
+    decode: Callable[[AsyncIterator[bytes]], AsyncIterator[T]],
+    apply: Callable[[T], bool],
 ) -> tuple[str, str] | None:
-    """Open `request`; the (error type, detail) its status means, or None after `consume`
-    read the stream (the attempt marked as streaming, not yet clean)."""
+    """Open `request`; the (error type, detail) its status means, or None once the stream is
+    read: its body (at most `ctx.max_body_bytes`) is framed by `decode` (SSE, NDJSON) and each
+    event handed to `apply` until it returns True or the body ends. The attempt is marked as
+    streaming and not yet clean; `apply` marks the clean end. A connection broken after the
+    clean end is not an error."""
     async with request as response:
         failure = await check_status(response, attempt, ctx.api_key)
         if failure:
             return failure
         attempt.streaming_started = True
         attempt.stream_clean = False
-        await consume(response)
+        async with (
+            contextlib.aclosing(iter_bounded(response, ctx.max_body_bytes, attempt)) as chunks,
+            contextlib.aclosing(decode(chunks)) as events,
+        ):
+            try:
+                async for event in events:
+                    if apply(event):
+                        break
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                if not attempt.stream_clean:
+                    raise
     return None
 
 

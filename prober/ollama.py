@@ -20,7 +20,6 @@ import contextlib
 import httpx
 
 from prober.attempt import Attempt, run_attempt
-from prober.body import iter_bounded
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import PROVIDER_MESSAGE_LIMIT, fetch_json, is_count, read_stream, send
 from prober.local_fetch import (
@@ -75,9 +74,9 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         state = _StreamState()
-        failure = await read_stream(
-            ctx, attempt, _post_chat(ctx, attempt, payload),
-            lambda response: _consume_stream(response, attempt, state, ctx.max_body_bytes))
+        failure = await read_stream(ctx, attempt, _post_chat(ctx, attempt, payload),
+                                    lambda chunks: iter_ndjson(chunks, ctx.max_body_bytes),
+                                    lambda line: _apply_line(line, attempt, state))
         return failure or _judge_stream(attempt, state)
 
     return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
@@ -182,28 +181,10 @@ class _StreamState:
         self.error: str | None = None
 
 
-async def _consume_stream(
-    response: httpx.Response, attempt: Attempt, state: _StreamState, limit: int
-) -> None:
-    """Read lines until `done: true`, an `error` line or the end of the body. A broken
-    connection after the stream already ended cleanly is not an error."""
-    async with (
-        contextlib.aclosing(iter_bounded(response, limit, attempt)) as chunks,
-        contextlib.aclosing(iter_ndjson(chunks, limit)) as lines,
-    ):
-        try:
-            async for line in lines:
-                state.lines += 1
-                if _apply_line(line, attempt, state):
-                    break
-        except (httpx.RemoteProtocolError, httpx.ReadError):
-            if not attempt.stream_clean:
-                raise
-
-
 def _apply_line(line: dict[str, object], attempt: Attempt, state: _StreamState) -> bool:
     """Apply one line to the attempt; True when the stream is over (done or error)."""
     # Line shapes: https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-streaming
+    state.lines += 1
     state.error = _error_message(line)
     if state.error is not None:
         return True

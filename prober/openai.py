@@ -22,7 +22,6 @@ import re
 import httpx
 
 from prober.attempt import Attempt, run_attempt
-from prober.body import iter_bounded
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import fetch_json, is_count, json_object, read_stream, send
 from prober.outcome import OK, ProbeFailure, ProbeResult
@@ -76,9 +75,8 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
 
     async def work(attempt: Attempt) -> tuple[str, str]:
         state = _StreamState()
-        failure = await read_stream(
-            ctx, attempt, _post_chat(ctx, attempt, payload),
-            lambda response: _consume_stream(response, attempt, state, ctx.max_body_bytes))
+        failure = await read_stream(ctx, attempt, _post_chat(ctx, attempt, payload), iter_sse_data,
+                                    lambda data: _apply_event(data, attempt, state))
         return failure or _judge_stream(attempt, state, reasoning=is_reasoning(ctx))
 
     return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
@@ -172,28 +170,10 @@ class _StreamState:
         self.finish_reason: str | None = None
 
 
-async def _consume_stream(
-    response: httpx.Response, attempt: Attempt, state: _StreamState, limit: int
-) -> None:
-    """Read events until `[DONE]` or the end of the body. A broken connection after the
-    stream already ended cleanly is not an error."""
-    async with (
-        contextlib.aclosing(iter_bounded(response, limit, attempt)) as chunks,
-        contextlib.aclosing(iter_sse_data(chunks)) as stream,
-    ):
-        try:
-            async for data in stream:
-                state.events += 1
-                if _apply_event(data, attempt, state):
-                    break
-        except (httpx.RemoteProtocolError, httpx.ReadError):
-            if not attempt.stream_clean:
-                raise
-
-
 def _apply_event(data: str, attempt: Attempt, state: _StreamState) -> bool:
     """Apply one event to the attempt; True when it is the final `[DONE]`."""
     # Chunk shape: https://platform.openai.com/docs/api-reference/chat-streaming/streaming
+    state.events += 1
     if data.strip() == "[DONE]":
         attempt.stream_clean = True
         return True
