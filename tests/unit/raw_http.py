@@ -62,3 +62,28 @@ class FakeServer:
         writer.write(data)
         await writer.drain()
         self.bytes_sent += len(data)
+
+
+def silent() -> Script:
+    """Reads the request and never answers."""
+
+    async def script(server: FakeServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        await asyncio.Event().wait()
+
+    return script
+
+
+def huge_body(total: int, *, declared: bool) -> Script:
+    """A 200 with `total` bytes without a newline, streamed in 64 KiB writes, with or without a
+    Content-Length announcing them."""
+
+    async def script(server: FakeServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        length = f"Content-Length: {total}\r\n" if declared else "Connection: close\r\n"
+        await server.send(writer, f"HTTP/1.1 200 OK\r\n{length}\r\n".encode())
+        block = b"x" * 65536
+        for _ in range(total // len(block)):
+            await server.send(writer, block)
+
+    return script

@@ -17,7 +17,7 @@ from llmhealth.config.target import Target
 from prober.context import ProbeContext
 from prober.http_check import PROBES
 from prober.outcome import ProbeResult
-from tests.unit.raw_http import FakeServer, Script, headers_of
+from tests.unit.raw_http import FakeServer, Script, headers_of, huge_body, silent
 
 TIMEOUT = 1.0
 MAX_BODY = 65_536
@@ -48,23 +48,6 @@ def head_only(status: int, declared: int) -> Script:
     return script
 
 
-def huge_body(total: int, *, declared: bool) -> Script:
-    async def script(server: FakeServer, reader, writer) -> None:
-        await server.read_request(reader)
-        length = f"Content-Length: {total}\r\n" if declared else "Connection: close\r\n"
-        await server.send(writer, f"HTTP/1.1 200 OK\r\n{length}\r\n".encode())
-        for _ in range(total // 65536):
-            await server.send(writer, b"x" * 65536)
-
-    return script
-
-
-def silent() -> Script:
-    async def script(server: FakeServer, reader, writer) -> None:
-        await server.read_request(reader)
-        await asyncio.Event().wait()
-
-    return script
 
 
 def http_target(url: str, **check: object) -> Target:

@@ -21,7 +21,7 @@ from prober import ollama
 from prober.context import ProbeContext
 from prober.local_models import DiscoveryError, LocalModel
 from prober.outcome import ERROR_TYPES, ProbeResult
-from tests.unit.raw_http import FakeServer, Script, headers_of
+from tests.unit.raw_http import FakeServer, Script, headers_of, huge_body, silent
 
 TIMEOUT = 0.5
 MAX_BODY = 1_048_576
@@ -167,26 +167,6 @@ def endless_stream() -> Script:
     return script
 
 
-def silent() -> Script:
-    async def script(server: FakeServer, reader, writer) -> None:
-        await server.read_request(reader)
-        await asyncio.Event().wait()
-
-    return script
-
-
-def huge_body(total: int, *, declared: bool) -> Script:
-    """`total` bytes without a newline in 64 KiB writes, with or without a Content-Length."""
-
-    async def script(server: FakeServer, reader, writer) -> None:
-        await server.read_request(reader)
-        length = f"Content-Length: {total}\r\n" if declared else "Connection: close\r\n"
-        await server.send(writer, f"HTTP/1.1 200 OK\r\n{length}\r\n".encode())
-        block = b"x" * 65536
-        for _ in range(total // len(block)):
-            await server.send(writer, block)
-
-    return script
 
 
 def context(client: httpx.AsyncClient, base_url: str, model: str | None = MODEL,

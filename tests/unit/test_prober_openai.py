@@ -18,7 +18,7 @@ from llmhealth.config.target import Target
 from prober.context import ProbeContext
 from prober.openai import PROBES
 from prober.outcome import ERROR_TYPES, ProbeResult
-from tests.unit.raw_http import FakeServer, Script, headers_of
+from tests.unit.raw_http import FakeServer, Script, headers_of, huge_body, silent
 
 TIMEOUT = 1.0
 MAX_BODY = 1_048_576
@@ -122,13 +122,6 @@ def endless_stream() -> Script:
     return script
 
 
-def silent() -> Script:
-    async def script(server: FakeServer, reader, writer) -> None:
-        await server.read_request(reader)
-        await asyncio.Event().wait()
-
-    return script
-
 
 def error_then_stall() -> Script:
     async def script(server: FakeServer, reader, writer) -> None:
@@ -138,20 +131,6 @@ def error_then_stall() -> Script:
 
     return script
 
-
-def huge_body(total: int, *, declared: bool) -> Script:
-    """`total` bytes without a newline, streamed in 64 KiB writes, with or without a
-    Content-Length announcing them."""
-
-    async def script(server: FakeServer, reader, writer) -> None:
-        await server.read_request(reader)
-        length = f"Content-Length: {total}\r\n" if declared else "Connection: close\r\n"
-        await server.send(writer, f"HTTP/1.1 200 OK\r\n{length}\r\n".encode())
-        block = b"x" * 65536
-        for _ in range(total // len(block)):
-            await server.send(writer, block)
-
-    return script
 
 
 def target(base_url: str) -> Target:
