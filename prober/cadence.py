@@ -5,14 +5,21 @@ Pure arithmetic on a monotonic clock, so every rule is unit-testable without sle
 * **Slots**: probes start at `start + k * interval`; a probe that overruns its slot makes the
   next start the first slot still ahead (missed slots are skipped, never run late or in a
   burst).
-* **Confirmation**: when the outcome flips (ok → failed or failed → ok), one extra probe
-  runs `confirm_delay` seconds later, so a blip is confirmed or cleared within seconds
-  instead of a whole interval.
+* **Failure confirmation**: after a failed probe, the next one runs `confirm_delay` seconds
+  later while the run of consecutive failures is shorter than `confirm_failures` (the
+  aggregator's `breaker.failures`): the failures that open the circuit breaker are all seen
+  within `(confirm_failures - 1) * confirm_delay` of the first, plus probe durations. The
+  run then continues on the slots (and backoff).
+* **Recovery confirmation**: after a success that ends a run of failures, one extra probe
+  runs `confirm_delay` seconds later, so the successes that close the breaker come within
+  seconds too. A success on a confirmation probe gets none (its run of failures was shorter
+  than `confirm_failures`), so a target that alternates costs at most one extra probe per
+  failure.
 * **Backoff**: from the `backoff_after`-th consecutive failure on, the gap doubles per
   further failure up to `backoff_max` (never below `interval`): a target that stays down is
   probed less often but at least every `backoff_max` seconds.
 * **Retry-After**: a 429 with `retry-after` moves the next probe to at least that far ahead,
-  capped at `retry_after_max` (no confirmation probe runs earlier).
+  capped at `retry_after_max`; no confirmation probe runs earlier.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 class CadenceRules:
     interval: float
     confirm_delay: float
+    confirm_failures: int
     backoff_after: int
     backoff_max: float
     retry_after_max: float
@@ -38,22 +46,23 @@ class Cadence:
         self.start = start
         self.planned = start
         self.failures = 0
-        self._last_ok: bool | None = None
         self._confirming = False
 
     def after(self, *, ok: bool, retry_after_s: float | None, now: float) -> float:
         """Record the outcome of the probe planned for `self.planned` and finished at `now`;
         return (and remember) when the next probe is planned."""
         rules = self.rules
-        flipped = self._last_ok is not None and ok != self._last_ok
-        self._last_ok = ok
+        recovered = ok and self.failures > 0
         self.failures = 0 if ok else self.failures + 1
         honour_retry_after = retry_after_s is not None and not ok
-        if flipped and not self._confirming and not honour_retry_after:
+        was_confirming, self._confirming = self._confirming, False
+        if not honour_retry_after and (
+            (not ok and self.failures < rules.confirm_failures)
+            or (recovered and not was_confirming)
+        ):
             self._confirming = True
             self.planned = now + rules.confirm_delay
             return self.planned
-        self._confirming = False
         planned = self._slot_after(now)
         if self.failures >= rules.backoff_after:
             doublings = self.failures - rules.backoff_after + 1

@@ -121,8 +121,10 @@ class Prober:
         target, prober = ctx.target, self.config.prober
         interval = self.config.interval_for(target)
         clock = asyncio.get_running_loop()
-        rules = CadenceRules(interval, prober.confirm_delay, prober.backoff_after,
-                             prober.backoff_max, prober.retry_after_max)
+        rules = CadenceRules(interval, prober.confirm_delay,
+                             confirm_failures=self.config.aggregator.breaker.failures,
+                             backoff_after=prober.backoff_after, backoff_max=prober.backoff_max,
+                             retry_after_max=prober.retry_after_max)
         cadence = Cadence(rules, start=clock.time() + random.uniform(0, interval))
         paused = False
         while True:

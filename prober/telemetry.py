@@ -3,7 +3,8 @@
 `Telemetry` owns a MeterProvider whose reader exports over OTLP/gRPC to the local collector
 with delta temporality; every histogram is exponential with at most 640 buckets. `record` is
 the only way a probe result becomes metrics. Exports run on the SDK's background thread, so
-recording never blocks the event loop and an unreachable collector never stops probing.
+recording never blocks the event loop and an unreachable collector never stops probing; what
+the collector does not take is kept and sent again (`prober.export_buffer`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     Counter,
@@ -30,12 +30,16 @@ from opentelemetry.sdk.resources import Resource
 import llmhealth
 from llmhealth.config.model import Config
 from llmhealth.config.target import Target
+from prober.export_buffer import ExportBuffer, single_attempt_exporter
 from prober.gauges import LatestGauge
 from prober.local_models import LocalModel
 from prober.outcome import OK, ProbeResult
 
 MAX_BUCKETS = 640
 EXPORT_TIMEOUT_S = 5.0
+"""Most one export attempt may take (`prober.export_interval` when shorter): enough to encode
+and send one interval of points, short enough that a hung collector delays the next
+collection by at most that much. A closed port fails at once."""
 SHUTDOWN_TIMEOUT_MS = 10_000
 CARDINALITY_LIMIT = 200_000
 """Attribute sets per metric before the SDK folds the rest into one overflow set. The SDK's
@@ -54,18 +58,21 @@ class Telemetry:
     """The instruments of docs/metrics.md behind one `record` call.
 
     Without `metric_reader` the provider exports to `127.0.0.1:{collector.grpc_port}` every
-    `prober.export_interval` seconds; tests pass an `InMemoryMetricReader` built with
-    `preferred_temporality=TEMPORALITY` instead.
+    `prober.export_interval` seconds, through an `ExportBuffer`; tests pass an
+    `InMemoryMetricReader` built with `preferred_temporality=TEMPORALITY` instead.
     """
 
     def __init__(self, config: Config, *, metric_reader: MetricReader | None = None) -> None:
         self.endpoint = f"http://127.0.0.1:{config.collector.grpc_port}"
         reader = metric_reader or PeriodicExportingMetricReader(
-            OTLPMetricExporter(
+            ExportBuffer(
+                single_attempt_exporter(
+                    self.endpoint,
+                    timeout_s=min(EXPORT_TIMEOUT_S, config.prober.export_interval),
+                    temporality=TEMPORALITY,
+                ),
                 endpoint=self.endpoint,
-                insecure=True,
-                timeout=EXPORT_TIMEOUT_S,
-                preferred_temporality=TEMPORALITY,
+                keep_s=config.prober.export_buffer,
             ),
             export_interval_millis=config.prober.export_interval * 1000,
         )

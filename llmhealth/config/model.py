@@ -12,28 +12,25 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from llmhealth.config.aggregator import AggregatorSettings
 from llmhealth.config.target import LOCAL_PROTOCOLS, Target, Thresholds
 from llmhealth.config.types import EnvName, Port, Seconds, Strict
 
 
 class ProberSettings(Strict):
-    interval: Seconds = 10.0
+    interval: Seconds = 5.0
     timeout: Seconds = 10.0
-    export_interval: Seconds = 2.0
+    export_interval: Seconds = 1.0
+    export_buffer: Seconds = 600.0
     stream_max_tokens: Annotated[int, Field(ge=1, le=64)] = 8
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     endpoint_concurrency: Annotated[int, Field(ge=1)] = 8
     local_concurrency: Annotated[int, Field(ge=1)] = 1
-    confirm_delay: Seconds = 2.0
+    confirm_delay: Seconds = 1.0
     backoff_after: Annotated[int, Field(ge=1)] = 6
     backoff_max: Seconds = 60.0
     retry_after_max: Seconds = 300.0
     discovery_interval: Seconds = 30.0
-
-
-class AggregatorSettings(Strict):
-    interval: Annotated[Seconds, Field(ge=1)] = 5.0
-    window: Annotated[Seconds, Field(ge=1)] = 300.0
 
 
 class ServerStore(Strict):
@@ -63,8 +60,10 @@ class CollectorSettings(Strict):
 
 class RetentionSettings(Strict):
     metrics_days: Annotated[int, Field(ge=1, le=3650)] = 7
-    snapshots_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    snapshots_days: Annotated[int, Field(ge=1, le=3650)] = 7
     events_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    minutes_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    rollups_days: Annotated[int, Field(ge=1, le=3650)] = 400
 
 
 class SimulatorSettings(Strict):
@@ -95,7 +94,20 @@ class Config(Strict):
                 detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
                 raise ValueError(f"target {target.name!r}: thresholds override conflicts with "
                                  f"the global thresholds: {detail}") from None
+        for target in self.targets:
+            if target.pool in seen:
+                raise ValueError(f"target {target.name!r}: pool {target.pool!r} has the name of a "
+                                 "target; pools and targets share one namespace")
         return self
+
+    @property
+    def pools(self) -> dict[str, list[str]]:
+        """Pool name → names of its member targets (configured order)."""
+        pools: dict[str, list[str]] = {}
+        for target in self.targets:
+            if target.pool:
+                pools.setdefault(target.pool, []).append(target.name)
+        return pools
 
     def thresholds_for(self, target: Target) -> Thresholds:
         """The global thresholds with the target's overrides applied."""

@@ -110,6 +110,7 @@ class Target(Strict):
     api_key_env: EnvName | None = None
     api_version: Annotated[str, Field(min_length=1)] | None = None
     provider: str = ""
+    pool: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
     probes: Annotated[list[ProbeKind], Field(min_length=1)] | None = None
     reasoning: bool | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None

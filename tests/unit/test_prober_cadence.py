@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from prober.cadence import Cadence, CadenceRules
 
-RULES = CadenceRules(interval=10.0, confirm_delay=2.0, backoff_after=3, backoff_max=60.0,
-                     retry_after_max=300.0)
+RULES = CadenceRules(interval=10.0, confirm_delay=2.0, confirm_failures=3, backoff_after=4,
+                     backoff_max=60.0, retry_after_max=300.0)
 DURATION = 0.5  # every probe in these scenarios takes half a second
 
 
-def run(outcomes: list[tuple[bool, float | None]], rules: CadenceRules = RULES) -> list[float]:
+def run(outcomes: list[tuple[bool, float | None]], rules: CadenceRules = RULES,
+        duration: float = DURATION) -> list[float]:
     """Planned start times of each probe, starting at t=0, for a sequence of (ok, retry_after)."""
     cadence = Cadence(rules, start=0.0)
     starts = [cadence.planned]
     for ok, retry_after in outcomes:
-        starts.append(cadence.after(ok=ok, retry_after_s=retry_after, now=cadence.planned + DURATION))
+        starts.append(cadence.after(ok=ok, retry_after_s=retry_after, now=cadence.planned + duration))
     return starts
 
 
@@ -25,19 +28,44 @@ OK, FAIL = (True, None), (False, None)
 
 @pytest.mark.parametrize(("outcomes", "starts"), [
     pytest.param([OK, OK, OK], [0, 10, 20, 30], id="steady-slots"),
-    pytest.param([FAIL, FAIL], [0, 10, 20], id="first-failure-is-not-a-flip"),
-    pytest.param([OK, FAIL, FAIL], [0, 10, 12.5, 20], id="flip-confirmed-within-2s"),
+    pytest.param([FAIL, FAIL, FAIL, FAIL], [0, 2.5, 5, 10, 30],
+                 id="failures-confirmed-until-confirm-failures-then-backoff"),
+    pytest.param([OK, FAIL, FAIL, FAIL, OK, OK], [0, 10, 12.5, 15, 20, 22.5, 30],
+                 id="outage-confirmed-then-recovery-confirmed"),
     pytest.param([OK, FAIL, OK, OK], [0, 10, 12.5, 20, 30], id="blip-cleared-by-confirmation"),
-    pytest.param([FAIL, OK, OK], [0, 10, 12.5, 20], id="recovery-confirmed"),
-    pytest.param([FAIL, FAIL, FAIL, FAIL, FAIL, FAIL], [0, 10, 20, 40, 80, 140, 200],
-                 id="backoff-doubles-up-to-max"),
-    pytest.param([FAIL, FAIL, FAIL, OK, OK], [0, 10, 20, 40, 42.5, 50], id="backoff-ends-on-success"),
+    pytest.param([OK, FAIL, FAIL, OK, OK], [0, 10, 12.5, 15, 20, 30],
+                 id="short-run-cleared-by-confirmation"),
+    pytest.param([FAIL, OK, FAIL, OK, FAIL], [0, 2.5, 10, 12.5, 20, 22.5],
+                 id="alternating-costs-one-extra-probe-per-failure"),
+    pytest.param([OK, FAIL, FAIL, FAIL, OK, FAIL, FAIL], [0, 10, 12.5, 15, 20, 22.5, 25, 27.5],
+                 id="failure-after-recovery-confirmed-again"),
+    pytest.param([FAIL] * 8, [0, 2.5, 5, 10, 30, 70, 130, 190, 250], id="backoff-doubles-up-to-max"),
+    pytest.param([FAIL] * 5 + [OK, OK], [0, 2.5, 5, 10, 30, 70, 72.5, 80],
+                 id="backoff-ends-on-success"),
     pytest.param([OK, (False, 45.0), OK], [0, 10, 55.5, 58.0], id="retry-after-overrides-confirm"),
-    pytest.param([FAIL, (False, 1000.0)], [0, 10, 310.5], id="retry-after-capped"),
+    pytest.param([FAIL, (False, 1000.0)], [0, 2.5, 303.0], id="retry-after-capped"),
     pytest.param([(True, 45.0), OK], [0, 10, 20], id="retry-after-ignored-on-success"),
 ])
 def test_planned_starts(outcomes: list[tuple[bool, float | None]], starts: list[float]) -> None:
     assert run(outcomes) == pytest.approx(starts)
+
+
+@pytest.mark.parametrize(("outcomes", "starts"), [
+    pytest.param([OK, FAIL, FAIL, OK, OK], [0, 10, 20, 30, 32.5, 40],
+                 id="failures-on-slots-recovery-confirmed"),
+    pytest.param([FAIL, OK, FAIL], [0, 10, 12.5, 20], id="first-failure-on-slots"),
+])
+def test_one_failure_opens_the_breaker(outcomes: list[tuple[bool, float | None]],
+                                       starts: list[float]) -> None:
+    assert run(outcomes, replace(RULES, confirm_failures=1)) == pytest.approx(starts)
+
+
+@pytest.mark.parametrize("confirm_failures", [1, 2, 3, 5])
+def test_breaker_failures_seen_within_confirm_delays(confirm_failures: int) -> None:
+    rules = replace(RULES, confirm_failures=confirm_failures, backoff_after=10)
+    starts = run([OK] + [FAIL] * confirm_failures, rules, duration=0.0)
+    failed_starts = starts[1:-1]
+    assert failed_starts[-1] - failed_starts[0] == pytest.approx((confirm_failures - 1) * 2.0)
 
 
 def test_overrun_skips_missed_slots() -> None:

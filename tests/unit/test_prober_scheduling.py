@@ -1,5 +1,5 @@
 """Scheduling against real local HTTP servers: per-endpoint concurrency, confirmation
-re-probes, retry-after, token budgets, and the self-activity metrics they produce."""
+re-probes (up to the breaker's failure count), retry-after, token budgets, and the self-activity metrics they produce."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from llmhealth.config.aggregator import AggregatorSettings, BreakerSettings
 from llmhealth.config.model import Config, ProberSettings
 from llmhealth.config.target import Target
 from prober.loop import run_targets
@@ -138,6 +139,26 @@ def test_failure_is_confirmed_within_confirm_delay() -> None:
     assert gaps[2] == pytest.approx(1.0 - 0.15, abs=0.1)
 
 
+def test_failures_confirmed_until_the_breaker_would_open() -> None:
+    def fails(_n: int, _line: str) -> Answer:
+        return 500, {}, {"error": {"message": "boom"}}
+
+    async def scenario() -> list[float]:
+        async with Provider(fails) as provider:
+            target = {"name": "t", "base_url": f"{provider.url}/v1", "model": "m",
+                      "probes": ["completion"], "interval": 1.0}
+            cfg = config(target, confirm_delay=0.1).model_copy(update={
+                "aggregator": AggregatorSettings(breaker=BreakerSettings(failures=4))})
+            await run_for(cfg, 2.5)
+        return provider.arrivals
+
+    arrivals = asyncio.run(scenario())
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    # Failures 2 to 4 follow 0.1 s apart; the run then continues on the 1 s slots.
+    assert gaps[:3] == pytest.approx([0.1] * 3, abs=0.08)
+    assert gaps[3] == pytest.approx(1.0 - 0.3, abs=0.1)
+
+
 def test_retry_after_is_honoured_and_headroom_exported() -> None:
     def limited_first(n: int, line: str) -> Answer:
         return (429, RATE_LIMITED, {"error": {"message": "slow down"}}) if n == 0 else always_ok(n, line)
@@ -169,7 +190,10 @@ def test_budget_degrades_to_models_probe(caplog: pytest.LogCaptureFixture) -> No
                       "probes": ["completion", "stream"], "interval": 0.2,
                       "daily_token_budget": 15,
                       "price": {"input_per_mtok": 1.0, "output_per_mtok": 1000.0}}
-            reader = await run_for(config(target, confirm_delay=5), 1.3)
+            # The stream probe fails (a JSON answer): keep it on its slots, no confirmations.
+            no_confirmation = AggregatorSettings(breaker=BreakerSettings(failures=1))
+            cfg = config(target, confirm_delay=5).model_copy(update={"aggregator": no_confirmation})
+            reader = await run_for(cfg, 1.3)
         return provider.lines, points(reader)
 
     lines, found = asyncio.run(scenario())

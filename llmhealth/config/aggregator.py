@@ -1,0 +1,44 @@
+"""Settings of the health model the aggregator's SQL evaluates (docs/configuration.md,
+"Health model"): evaluation instants, windows, circuit breaker, hysteresis, staleness, SLO."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from llmhealth.config.types import Ratio, Seconds, Strict
+
+
+class BreakerSettings(Strict):
+    """Circuit breaker per target: `closed` → `open` on `failures` consecutive failed probes, or
+    on an error rate at or above `error_rate` over the status window with at least
+    `min_requests` requests; `open` → `half_open` after `cooldown`; `half_open` → `closed`
+    after `successes` consecutive successful probes, back to `open` on a failure."""
+
+    failures: Annotated[int, Field(ge=1, le=100)] = 3
+    successes: Annotated[int, Field(ge=1, le=100)] = 2
+    error_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    min_requests: Annotated[int, Field(ge=1)] = 10
+    cooldown: Seconds = 5.0
+
+
+class AggregatorSettings(Strict):
+    interval: Annotated[Seconds, Field(ge=1)] = 2.0
+    window: Annotated[Seconds, Field(ge=1)] = 300.0
+    windows: Annotated[list[Annotated[Seconds, Field(ge=1, le=86400)]],
+                       Field(min_length=1, max_length=8)] = [60.0, 300.0, 3600.0]
+    hysteresis: Annotated[int, Field(ge=1, le=100)] = 2
+    stale_intervals: Annotated[float, Field(ge=1)] = 3.0
+    backfill: Annotated[Seconds, Field(ge=0)] = 3600.0
+    slo: Annotated[Ratio, Field(gt=0, lt=1)] = 0.995
+    breaker: BreakerSettings = BreakerSettings()
+
+    @model_validator(mode="after")
+    def _status_window_listed(self) -> AggregatorSettings:
+        if self.window not in self.windows:
+            raise ValueError(f"window ({self.window:g} s, the status window) must be one of "
+                             f"windows ({', '.join(f'{w:g}' for w in self.windows)} s)")
+        if len(set(self.windows)) != len(self.windows):
+            raise ValueError("windows lists a window twice")
+        return self
