@@ -1,20 +1,28 @@
-"""One evaluation: snapshots for every target at one aligned instant, then events.
+"""One evaluation: every target (and pool) at one aligned instant.
 
-Both steps are INSERT … SELECT statements in clickhouse/queries; Python only supplies the
-parameters. The instant is aligned to the evaluation interval, so any worker evaluating the
-same instant over the same raw rows writes the same rows.
+Each step is an INSERT … SELECT in clickhouse/queries; Python only supplies parameters:
+windows → snapshots (streaks, breaker, status) → pools → events, and at each minute's first
+instant the SLO row. The instant is aligned to the evaluation interval and every query reads
+rows stored by then, so any worker evaluating the same instant writes the same rows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import weakref
 from datetime import UTC, datetime
 
 from aggregator import sql
 from aggregator.store.base import Store
-from llmhealth import PROBER_SERVICE_NAME
 from llmhealth.config.model import Config
 from llmhealth.config.target import Target
+
+# Windows up to this long are read from raw points; longer ones from the minute rollup.
+SHORT_WINDOW_MAX = 900
+# How far back the first point of a cumulative series may lie and still be its base.
+CUMULATIVE_LOOKBACK = 600
 
 
 def aligned_instant(now: float, interval: float) -> datetime:
@@ -22,38 +30,118 @@ def aligned_instant(now: float, interval: float) -> datetime:
     return datetime.fromtimestamp(math.floor(now / interval) * interval, tz=UTC)
 
 
+def state_lookback(config: Config) -> int:
+    """How old a previous snapshot may be and still carry its state into the next instant."""
+    agg = config.aggregator
+    return int(min(agg.window, max(30, 5 * agg.interval)))
+
+
 def evaluated_targets(store: Store, config: Config, at: datetime) -> list[tuple[str, Target]]:
-    """(name, target whose thresholds apply) of every target to evaluate at `at`: the
+    """(name, target whose settings apply) of every target to evaluate at `at`: the
     configured ones, and the `<endpoint>/<model>` targets discovery endpoints reported in
     the window (a discovery endpoint itself is evaluated on its `models` probes)."""
     targets = [(t.name, t) for t in config.targets]
     endpoints = {t.name: t for t in config.targets if t.discover}
     if endpoints:
         rows = store.rows(sql.query("discovered_targets"), {
-            "at": at, "window_s": int(config.aggregator.window),
-            "service": PROBER_SERVICE_NAME, "endpoints": sorted(endpoints)})
+            "at": at, "window_s": int(config.aggregator.window), "endpoints": sorted(endpoints)})
         targets += [(row["target"], endpoints[row["endpoint"]]) for row in rows]
     return targets
 
 
-def evaluation_params(config: Config, at: datetime, targets: list[tuple[str, Target]]) -> dict:
+def target_set(config: Config, targets: list[tuple[str, Target]]) -> dict:
+    """The rows of health_targets for `targets` (column → list), with their `version`: a hash
+    of the content, so the same set always gets the same version."""
     thresholds = [config.thresholds_for(t) for _, t in targets]
-    return {
-        "at": at,
-        "window_s": int(config.aggregator.window),
-        "service": PROBER_SERVICE_NAME,
+    rows = {
         "targets": [name for name, _ in targets],
+        "providers": [t.provider for _, t in targets],
+        "models": [t.model or "" for _, t in targets],
+        "probe_intervals": [config.interval_for(t) for _, t in targets],
         "degraded_error_rate": [th.degraded_error_rate for th in thresholds],
         "unhealthy_error_rate": [th.unhealthy_error_rate for th in thresholds],
         "latency_p99_max": [th.latency_p99 for th in thresholds],
         "ttft_p99_max": [th.ttft_p99 for th in thresholds],
+        "pools": [t.pool or "" for _, t in targets],
+    }
+    digest = hashlib.blake2b(json.dumps(rows, sort_keys=True).encode(), digest_size=8).digest()
+    return {"version": int.from_bytes(digest, "big"), **rows}
+
+
+# Per store (dropped with it): the target-set versions known to be written.
+_registered: weakref.WeakKeyDictionary[Store, set[int]] = weakref.WeakKeyDictionary()
+
+
+def register(store: Store, rows: dict) -> int:
+    """Make sure target set `rows` is in health_targets; return its version."""
+    known = _registered.setdefault(store, set())
+    if rows["version"] not in known:
+        found = store.rows(sql.query("targets_registered"), {"version": rows["version"]})
+        if not found or not found[0]["n"]:
+            store.execute(sql.query("register_targets"), rows)
+        known.add(rows["version"])
+    return rows["version"]
+
+
+def window_params(config: Config, at: datetime, version: int) -> dict:
+    windows = sorted(int(w) for w in config.aggregator.windows)
+    short = [w for w in windows if w <= SHORT_WINDOW_MAX]
+    return {
+        "at": at,
+        "version": version,
+        "short_windows": short,
+        "long_windows": [w for w in windows if w > SHORT_WINDOW_MAX],
+        "max_short": max(short, default=0),
+        "lookback_s": CUMULATIVE_LOOKBACK,
     }
 
 
-def evaluate(store: Store, config: Config, at: datetime) -> None:
-    """Write the snapshots for `at`, then the events of targets whose status changed."""
+def snapshot_params(config: Config, at: datetime, version: int) -> dict:
+    agg = config.aggregator
+    return {
+        "at": at,
+        "version": version,
+        "window_s": int(agg.window),
+        "window_text": _duration_text(agg.window),
+        "rules_text": f"over {_duration_text(agg.window)}",
+        "state_lookback_s": state_lookback(config),
+        "failures": agg.breaker.failures,
+        "successes": agg.breaker.successes,
+        "breaker_error_rate": agg.breaker.error_rate,
+        "min_requests": agg.breaker.min_requests,
+        "cooldown_s": agg.breaker.cooldown,
+        "hysteresis": agg.hysteresis,
+        "stale_intervals": agg.stale_intervals,
+        "backoff_max_s": config.prober.backoff_max,
+    }
+
+
+def _duration_text(seconds: float) -> str:
+    """`5m`, `90s`, `1h`: how reasons name a window."""
+    whole = int(seconds)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def evaluate(store: Store, config: Config, at: datetime) -> int:
+    """Write windows, snapshots, pool snapshots and events for `at` (and the SLO rows at a
+    minute's first instant); return the number of targets evaluated."""
     targets = evaluated_targets(store, config, at)
     if not targets:
-        return
-    store.execute(sql.query("evaluate_snapshots"), evaluation_params(config, at, targets))
-    store.execute(sql.query("record_events"), {"at": at, "targets": [name for name, _ in targets]})
+        return 0
+    version = register(store, target_set(config, targets))
+    store.execute(sql.query("evaluate_windows"), window_params(config, at, version))
+    store.execute(sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
+    pools = config.pools
+    if pools:
+        pairs = [(pool, member) for pool, members in pools.items() for member in members]
+        store.execute(sql.query("evaluate_pools"), {
+            "at": at, "state_lookback_s": state_lookback(config),
+            "pool_names": [p for p, _ in pairs], "pool_members": [m for _, m in pairs]})
+    store.execute(sql.query("record_events"), {"at": at})
+    if at.timestamp() % 60 < config.aggregator.interval:
+        store.execute(sql.query("evaluate_slo"), {
+            "at": at, "slo": config.aggregator.slo, "version": version})
+    return len(targets)

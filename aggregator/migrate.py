@@ -23,7 +23,13 @@ RETENTION = {
     "otel_metrics_histogram": ("TimeUnix", "metrics_days"),
     "otel_metrics_exponential_histogram": ("TimeUnix", "metrics_days"),
     "otel_metrics_summary": ("TimeUnix", "metrics_days"),
+    "health_points": ("inserted_at", "metrics_days"),
+    "health_minutes": ("bucket", "minutes_days"),
+    "health_hours": ("bucket", "rollups_days"),
+    "health_days": ("bucket", "rollups_days"),
     "health_snapshots": ("evaluated_at", "snapshots_days"),
+    "health_windows": ("evaluated_at", "snapshots_days"),
+    "health_slo": ("evaluated_at", "rollups_days"),
     "health_events": ("at", "events_days"),
 }
 
@@ -33,6 +39,8 @@ def _ttl_params(retention: RetentionSettings) -> dict[str, int]:
         "metrics_ttl_days": retention.metrics_days,
         "snapshots_ttl_days": retention.snapshots_days,
         "events_ttl_days": retention.events_days,
+        "minutes_ttl_days": retention.minutes_days,
+        "rollups_ttl_days": retention.rollups_days,
     }
 
 

@@ -13,7 +13,8 @@ from aggregator import sql
 
 STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "unhealthy": "bold red",
                 "rate_limited": "magenta", "unknown": "dim"}
-FIELDS = ("target", "status", "reason", "requests", "errors", "error_rate",
+FIELDS = ("target", "kind", "status", "reason", "breaker", "consecutive_failures", "requests",
+          "errors", "error_rate",
           "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
           "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "evaluated_at")
 
@@ -42,14 +43,15 @@ def _ms(value: float | None) -> str:
 
 def render(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="llmhealth: latest status per target", expand=False)
-    for header in ("target", "status", "reason", "err %", "lat p50", "p90", "p99 ms",
+    for header in ("target", "status", "reason", "breaker", "err %", "lat p50", "p90", "p99 ms",
                    "ttft p50", "p90", "p99 ms", "evaluated"):
         table.add_column(header, overflow="fold",
-                         justify="right" if header not in ("target", "status", "reason") else "left")
+                         justify="right" if header not in ("target", "status", "reason", "breaker") else "left")
     for row in rows:
         style = STATUS_STYLE.get(row["status"], "")
         table.add_row(
-            row["target"], f"[{style}]{row['status']}[/]", row["reason"],
+            row["target"] + (" (pool)" if row["kind"] == "pool" else ""), f"[{style}]{row['status']}[/]",
+            row["reason"], row["breaker"] or "-",
             f"{100 * float(row['error_rate']):.1f}",
             _ms(row["latency_p50_ms"]), _ms(row["latency_p90_ms"]), _ms(row["latency_p99_ms"]),
             _ms(row["ttft_p50_ms"]), _ms(row["ttft_p90_ms"]), _ms(row["ttft_p99_ms"]),

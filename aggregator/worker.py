@@ -1,7 +1,10 @@
 """The aggregator worker: an APScheduler job that evaluates every target at aligned instants.
 
 Runs in a background thread pool (the SQL runs in the engine, off the caller's event loop).
-A failed evaluation is logged with the store's error and retried at the next instant.
+Each run evaluates, in order, every aligned instant since the last one evaluated (at most
+`aggregator.backfill` back), so after downtime the missed instants are filled from the
+stored points before the current one. A failed evaluation is logged with the store's error
+and the next run resumes from the last instant written.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from aggregator import sql
 from aggregator.evaluate import aligned_instant, evaluate
 from aggregator.store.base import Store, StoreError
 from llmhealth.config.model import Config
 
 log = logging.getLogger("llmhealth.aggregator")
+
+# Each run starts this long after its instant, so points stored just before it are in.
+SETTLE = 0.25
 
 
 class Worker:
@@ -29,39 +36,72 @@ class Worker:
         self.interval = config.aggregator.interval
         self.last_evaluated: datetime | None = None
         self.last_error: str | None = None
+        self.last_duration_ms: float | None = None
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
+    def pending(self, at: datetime) -> list[datetime]:
+        """The instants to evaluate up to `at`: those after the last one written (within the
+        backfill horizon), or just `at` when there is none."""
+        horizon = at - timedelta(seconds=self.config.aggregator.backfill)
+        last = self.last_evaluated
+        if last is None:
+            row = self.store.rows(sql.query("last_evaluated"), {"since": horizon})
+            found = row[0]["at"] if row else None
+            last = _parse(found) if found else None
+        if last is None or last < horizon:
+            return [at]
+        step = timedelta(seconds=self.interval)
+        count = int((at - last) / step)
+        return [last + step * k for k in range(1, count + 1)]
+
     def run_once(self, now: float | None = None) -> datetime:
-        """Evaluate the latest aligned instant at or before `now`; return it."""
+        """Evaluate every pending instant up to the latest aligned instant at or before `now`
+        (missed ones first, in order); return the latest."""
         at = aligned_instant(time.time() if now is None else now, self.interval)
-        started = time.perf_counter()
         try:
-            evaluate(self.store, self.config, at)
+            instants = self.pending(at)
+            if len(instants) > 1:
+                log.info("backfilling %d missed instants from %s to %s", len(instants) - 1,
+                         instants[0].isoformat(), instants[-2].isoformat())
+            for k, instant in enumerate(instants, 1):
+                started = time.perf_counter()
+                evaluated = evaluate(self.store, self.config, instant)
+                self.last_duration_ms = (time.perf_counter() - started) * 1000
+                self.last_evaluated = instant
+                if len(instants) > 20 and k % max(1, len(instants) // 10) == 0:
+                    log.info("backfill: %d of %d instants evaluated", k, len(instants))
         except StoreError as exc:
             self.last_error = str(exc)
             log.error("evaluation at %s failed: %s", at.isoformat(), exc)
             raise
         self.last_error = None
-        self.last_evaluated = at
-        log.debug("evaluated %d targets at %s in %.0f ms", len(self.config.targets),
-                  at.isoformat(), (time.perf_counter() - started) * 1000)
+        log.debug("evaluated %d targets at %s in %.0f ms", evaluated, at.isoformat(),
+                  self.last_duration_ms or 0)
         return at
 
     def _job(self) -> None:
         try:
             self.run_once()
         except StoreError:
-            pass  # logged in run_once; the next instant retries
+            pass  # logged in run_once; the next run resumes from the last instant written
 
     def start(self) -> None:
-        first = aligned_instant(time.time(), self.interval) + timedelta(seconds=self.interval)
+        first = aligned_instant(time.time(), self.interval) + timedelta(seconds=self.interval + SETTLE)
         trigger = IntervalTrigger(seconds=self.interval, start_date=first, timezone=UTC)
         self._scheduler.add_job(self._job, trigger, id="evaluate", max_instances=1, coalesce=True,
                                 misfire_grace_time=max(1, int(self.interval)))
         self._scheduler.start()
-        log.info("aggregator: evaluating %d targets every %.0f s over a %.0f s window",
-                 len(self.config.targets), self.interval, self.config.aggregator.window)
+        log.info("aggregator: evaluating %d targets every %g s (status window %g s, windows %s)",
+                 len(self.config.targets), self.interval, self.config.aggregator.window,
+                 ", ".join(f"{w:g} s" for w in self.config.aggregator.windows))
 
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+
+
+def _parse(value: object) -> datetime:
+    """A DateTime64 as the store returns it (datetime from the server, text from chDB)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)

@@ -1,105 +1,282 @@
--- One health snapshot per configured target for the window ending at {at}.
--- Inputs: the prober's delta-temporality points (docs/metrics.md), so a window is a sum of points.
---   requests, errors, errors_by_type  <- llmhealth.probe.outcomes (otel_metrics_sum)
---   latency p50/p90/p99               <- gen_ai.client.operation.duration, successful non-stream probes
---   TTFT p50/p90/p99                  <- gen_ai.client.operation.time_to_first_chunk
--- Quantiles of exponential histograms: each bucket stands for its geometric midpoint, clamped to
--- the point's Min/Max, weighted by its count (relative error <= sqrt(2^(2^-scale)) - 1).
--- Status, first rule that holds: unknown (no probe result in the window) > unhealthy (error
--- rate >= unhealthy) > degraded (error rate >= degraded, latency p99 or TTFT p99 above limit) > healthy.
+-- One health_snapshots row per evaluated target at instant {at}: streaks, circuit breaker, status
+-- with hysteresis and its reason. Reads rows stored by {at} only, and carries state forward from
+-- the target's previous snapshot (at most {state_lookback_s} old; older means a fresh start), so
+-- re-running an instant, or backfilling instants in order, writes the same rows.
+--
+-- Streaks: probe outcome points stored since the previous snapshot, in the order of their time.
+--   Outcomes exported together share one time: failures count as the later ones.
+-- Rule window: the status window ({window_s}), but starting no earlier than the last time the
+--   breaker closed (`rules_from`), so the failures of an outage do not hold a recovered target
+--   down. Probe results, plus the passive requests of the same provider and model over the
+--   longest of health_windows' windows that fits in the rule window (none in its first minute).
+-- Error-rate rules compare the lower bound of the 95 % Wilson interval (`error_rate_lower`), so a
+--   few errors among few requests do not trip them; the reason shows both.
+-- Breaker ({failures}/{successes}/{breaker_error_rate}/{min_requests}/{cooldown_s}):
+--   closed    -> open       on {failures} consecutive failures, or error rate >= {breaker_error_rate}
+--                           with at least {min_requests} requests in the rule window
+--   open      -> half_open  {cooldown_s} after opening
+--   half_open -> open       on any failure;  half_open -> closed on {successes} consecutive successes
+-- Candidate status, first rule that holds:
+--   unknown      no probe result yet, or none for more than {stale_intervals} probe intervals
+--                (intervals of `prober.backoff_max` while the breaker is not closed)
+--   rate_limited a provider reports 0 remaining requests/tokens; or the breaker is not closed and the
+--                last failure is a 429; or an error-rate rule holds and 429s are most errors
+--   unhealthy    breaker open or half-open; error_rate_lower >= unhealthy_error_rate
+--   healthy      the breaker closed at this instant (the rule window starts afresh)
+--   degraded     error_rate_lower >= degraded_error_rate; latency p99 or TTFT p99 above its limit
+--   healthy
+-- Hysteresis: the status becomes the candidate once the candidate held for {hysteresis}
+-- consecutive evaluations; at once when the breaker changed state, when the candidate is unknown,
+-- or when leaving unknown.
 INSERT INTO health_snapshots
 WITH
 configured AS (
-    SELECT t.1 AS target, t.2 AS degraded_error_rate, t.3 AS unhealthy_error_rate,
-           t.4 AS latency_p99_max, t.5 AS ttft_p99_max
-    FROM (SELECT arrayJoin(arrayZip({targets:Array(String)}, {degraded_error_rate:Array(Float64)},
-        {unhealthy_error_rate:Array(Float64)}, {latency_p99_max:Array(Float64)},
-        {ttft_p99_max:Array(Float64)})) AS t)
+    SELECT target, probe_interval, degraded_rate, unhealthy_rate, latency_max, ttft_max, pool
+    FROM health_targets
+    WHERE version = {version:UInt64}
+    LIMIT 1 BY target
 ),
-outcomes AS (
-    SELECT Attributes['llmhealth.target'] AS target,
-           toUInt64(sum(Value)) AS requests,
-           toUInt64(sumIf(Value, Attributes['llmhealth.probe.outcome'] != 'ok')) AS errors,
-           sumMapIf(map(Attributes['llmhealth.probe.outcome'], toUInt64(Value)),
-                    Attributes['llmhealth.probe.outcome'] != 'ok') AS errors_by_type
-    FROM otel_metrics_sum
-    WHERE ServiceName = {service:String} AND MetricName = 'llmhealth.probe.outcomes'
-      AND TimeUnix > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})
-      AND TimeUnix <= {at:DateTime64(3, 'UTC')}
-      AND has({targets:Array(String)}, Attributes['llmhealth.target'])
-    GROUP BY target
-),
-buckets AS (
-    SELECT Attributes['llmhealth.target'] AS target, MetricName AS metric,
-           least(greatest(exp2((PositiveOffset + pos - 0.5) * exp2(-Scale)), Min), Max) AS value,
-           bucket_count
-    FROM otel_metrics_exponential_histogram
-    ARRAY JOIN PositiveBucketCounts AS bucket_count, arrayEnumerate(PositiveBucketCounts) AS pos
-    WHERE ServiceName = {service:String}
-      AND MetricName IN ('gen_ai.client.operation.duration', 'gen_ai.client.operation.time_to_first_chunk')
-      AND TimeUnix > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})
-      AND TimeUnix <= {at:DateTime64(3, 'UTC')}
-      AND has({targets:Array(String)}, Attributes['llmhealth.target'])
-      AND NOT mapContains(Attributes, 'error.type')
-      AND NOT (MetricName = 'gen_ai.client.operation.duration'
-               AND Attributes['llmhealth.probe.kind'] = 'stream')
-      AND bucket_count > 0
-),
-quantiles AS (
+previous AS (
     SELECT target,
-           quantilesExactWeightedIf(0.5, 0.9, 0.99)(value, bucket_count,
-               metric = 'gen_ai.client.operation.duration') AS latency,
-           quantilesExactWeightedIf(0.5, 0.9, 0.99)(value, bucket_count,
-               metric = 'gen_ai.client.operation.time_to_first_chunk') AS ttft,
-           countIf(metric = 'gen_ai.client.operation.duration') > 0 AS has_latency,
-           countIf(metric = 'gen_ai.client.operation.time_to_first_chunk') > 0 AS has_ttft
-    FROM buckets
+           argMax(tuple(evaluated_at, status, reason, status_since, candidate, candidate_count, breaker,
+                        breaker_since, breaker_reason, rules_from, consecutive_failures,
+                        consecutive_successes, last_failure, last_probe_at), evaluated_at) AS p
+    FROM health_snapshots
+    WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - toIntervalSecond({state_lookback_s:UInt32})
+      AND evaluated_at < {at:DateTime64(3, 'UTC')}
+      AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
     GROUP BY target
 ),
-joined AS (
-    SELECT c.target AS target, c.degraded_error_rate, c.unhealthy_error_rate,
-           c.latency_p99_max, c.ttft_p99_max,
-           o.requests AS requests, o.errors AS errors, o.errors_by_type AS errors_by_type,
-           if(o.requests > 0, o.errors / o.requests, 0) AS error_rate,
-           if(q.has_latency, q.latency[1], NULL) AS latency_p50_s,
-           if(q.has_latency, q.latency[2], NULL) AS latency_p90_s,
-           if(q.has_latency, q.latency[3], NULL) AS latency_p99_s,
-           if(q.has_ttft, q.ttft[1], NULL) AS ttft_p50_s,
-           if(q.has_ttft, q.ttft[2], NULL) AS ttft_p90_s,
-           if(q.has_ttft, q.ttft[3], NULL) AS ttft_p99_s,
-           if({window_s:UInt32} % 60 = 0, concat(toString(intDiv({window_s:UInt32}, 60)), 'm'),
-              concat(toString({window_s:UInt32}), 's')) AS window_text,
-           arrayStringConcat(arrayMap((k, v) -> concat(k, ' x', toString(v)),
-               mapKeys(o.errors_by_type), mapValues(o.errors_by_type)), ', ') AS error_kinds
+state AS (
+    SELECT c.*, p.target != '' AS has_previous,
+           if(has_previous, p.p.1, {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})) AS tick_from,
+           if(has_previous, p.p.2, '') AS prev_status,
+           p.p.3 AS prev_reason,
+           p.p.4 AS prev_status_since,
+           p.p.5 AS prev_candidate,
+           p.p.6 AS prev_candidate_count,
+           if(has_previous, p.p.7, 'closed') AS prev_breaker,
+           p.p.8 AS prev_breaker_since,
+           p.p.9 AS prev_breaker_reason,
+           p.p.10 AS prev_rules_from,
+           greatest(p.p.10, {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})) AS rules_window_from,
+           p.p.11 AS prev_failures,
+           p.p.12 AS prev_successes,
+           p.p.13 AS prev_last_failure,
+           p.p.14 AS prev_last_probe_at
     FROM configured AS c
-    LEFT JOIN outcomes AS o ON o.target = c.target
-    LEFT JOIN quantiles AS q ON q.target = c.target
+    LEFT JOIN previous AS p ON p.target = c.target
     SETTINGS join_use_nulls = 0
+),
+points AS (
+    SELECT target, inserted_at, time, outcome, value
+    FROM health_points
+    WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})
+      AND inserted_at <= {at:DateTime64(3, 'UTC')}
+      AND source = 'probe' AND signal = 'outcome' AND temporality = 1
+      AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+),
+measured AS (
+    SELECT p.target AS target,
+           if(v.target = '', {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32}), v.p.1) AS tick_from,
+           greatest(v.p.10, {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})) AS rules_from,
+           sumIf(p.value, p.outcome = 'ok' AND p.inserted_at > tick_from) AS ok_n,
+           sumIf(p.value, p.outcome != 'ok' AND p.inserted_at > tick_from) AS failed_n,
+           maxIf(p.time, p.outcome = 'ok' AND p.value > 0 AND p.inserted_at > tick_from) AS last_ok_time,
+           maxIf(p.time, p.outcome != 'ok' AND p.value > 0 AND p.inserted_at > tick_from) AS last_failed_time,
+           groupArrayIf((p.time, p.outcome = 'ok', p.value), p.inserted_at > tick_from) AS tick_points,
+           arraySum(arrayMap(x -> if(NOT x.2 AND x.1 >= last_ok_time, x.3, 0), tick_points)) AS failed_after_ok,
+           arraySum(arrayMap(x -> if(x.2 AND x.1 > last_failed_time, x.3, 0), tick_points)) AS ok_after_failed,
+           argMaxIf(p.outcome, p.time, p.outcome != 'ok' AND p.value > 0 AND p.inserted_at > tick_from) AS tick_failure,
+           maxIf(p.inserted_at, p.inserted_at > tick_from) AS last_stored,
+           sumIf(p.value, p.inserted_at > rules_from) AS requests,
+           sumIf(p.value, p.outcome != 'ok' AND p.inserted_at > rules_from) AS errors,
+           sumIf(p.value, p.outcome = 'http_429' AND p.inserted_at > rules_from) AS errors_429,
+           sumMapIf(map(toString(p.outcome), toUInt64(p.value)),
+                    p.outcome != 'ok' AND p.inserted_at > rules_from) AS errors_by_type
+    FROM points AS p
+    LEFT JOIN previous AS v ON v.target = p.target
+    GROUP BY p.target, v.target, v.p
+    SETTINGS join_use_nulls = 0
+),
+ratelimit AS (
+    SELECT target, min(remaining) AS remaining_min, argMin(resource, remaining) AS resource
+    FROM (
+        SELECT target, outcome AS resource, argMax(value, time) AS remaining
+        FROM health_points
+        WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})
+          AND inserted_at <= {at:DateTime64(3, 'UTC')}
+          AND signal = 'ratelimit_remaining' AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+        GROUP BY target, resource
+    )
+    GROUP BY target
+),
+window_stats AS (
+    SELECT target,
+           arraySort(x -> -x.1, groupArray((window_seconds, passive_requests, passive_errors))) AS passive_by_window,
+           anyIf(latency_p50_s, window_seconds = {window_s:UInt32}) AS latency_p50_s,
+           anyIf(latency_p90_s, window_seconds = {window_s:UInt32}) AS latency_p90_s,
+           anyIf(latency_p99_s, window_seconds = {window_s:UInt32}) AS latency_p99_s,
+           anyIf(ttft_p50_s, window_seconds = {window_s:UInt32}) AS ttft_p50_s,
+           anyIf(ttft_p90_s, window_seconds = {window_s:UInt32}) AS ttft_p90_s,
+           anyIf(ttft_p99_s, window_seconds = {window_s:UInt32}) AS ttft_p99_s,
+           anyIf(tokens_per_second_p50, window_seconds = {window_s:UInt32}) AS tokens_per_second_p50,
+           anyIf(stream_completion_rate, window_seconds = {window_s:UInt32}) AS stream_completion_rate
+    FROM (
+        SELECT *
+        FROM health_windows
+        WHERE evaluated_at = {at:DateTime64(3, 'UTC')} AND window_seconds <= {window_s:UInt32}
+          AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+        LIMIT 1 BY target, window_seconds
+    )
+    GROUP BY target
+),
+stepped AS (
+    SELECT s.target AS target, s.probe_interval AS probe_interval, s.degraded_rate AS degraded_rate,
+           s.unhealthy_rate AS unhealthy_rate, s.latency_max AS latency_max, s.ttft_max AS ttft_max,
+           s.pool AS pool, s.has_previous AS has_previous, s.prev_status AS prev_status,
+           s.prev_status_since AS prev_status_since, s.prev_candidate AS prev_candidate,
+           s.prev_candidate_count AS prev_candidate_count, s.prev_breaker AS prev_breaker,
+           s.prev_breaker_since AS prev_breaker_since, s.prev_breaker_reason AS prev_breaker_reason,
+           s.prev_rules_from AS prev_rules_from,
+           if(s.rules_window_from > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32}),
+              printf('since the breaker closed %d s ago', dateDiff('second', s.rules_window_from, {at:DateTime64(3, 'UTC')})),
+              {rules_text:String}) AS rules_text,
+           toUInt32(multiIf(k.ok_n + k.failed_n = 0, s.prev_failures, k.ok_n = 0, s.prev_failures + k.failed_n,
+                            k.failed_after_ok)) AS failures,
+           toUInt32(multiIf(k.ok_n + k.failed_n = 0, s.prev_successes, k.failed_n = 0, s.prev_successes + k.ok_n,
+                            k.ok_after_failed)) AS successes,
+           if(k.failed_n > 0, k.tick_failure, s.prev_last_failure) AS last_failure,
+           if(k.ok_n + k.failed_n > 0, k.last_stored, s.prev_last_probe_at) AS last_probe_at,
+           k.failed_n AS failed_now,
+           -- passive requests of the longest window that fits in the rule window
+           arrayFirst(x -> x.1 <= dateDiff('second', s.rules_window_from, {at:DateTime64(3, 'UTC')}),
+                      w.passive_by_window) AS passive,
+           k.requests + passive.2 AS rule_requests,
+           k.errors + passive.3 AS rule_errors,
+           k.errors_429 AS errors_429,
+           k.errors_by_type AS errors_by_type,
+           if(k.requests + passive.2 > 0, (k.errors + passive.3) / (k.requests + passive.2), 0) AS rule_rate,
+           passive.2 AS passive_requests, passive.3 AS passive_errors,
+           w.latency_p50_s AS latency_p50_s, w.latency_p90_s AS latency_p90_s, w.latency_p99_s AS latency_p99_s,
+           w.ttft_p50_s AS ttft_p50_s, w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
+           w.tokens_per_second_p50 AS tokens_per_second_p50, w.stream_completion_rate AS stream_completion_rate,
+           if(l.target = '', NULL, l.remaining_min) AS ratelimit_remaining_min, l.resource AS ratelimit_resource
+    FROM state AS s
+    LEFT JOIN measured AS k ON k.target = s.target
+    LEFT JOIN ratelimit AS l ON l.target = s.target
+    LEFT JOIN window_stats AS w ON w.target = s.target
+    SETTINGS join_use_nulls = 0
+),
+-- Few steps on purpose: ClickHouse analyses every column of every nested SELECT, so each step
+-- costs in proportion to the columns it carries.
+broken AS (
+    SELECT *,
+           -- lower bound of the 95 % Wilson score interval of the error rate
+           if(rule_requests > 0,
+              greatest(0, (rule_rate + 1.9208 / rule_requests
+                           - 1.96 * sqrt(rule_rate * (1 - rule_rate) / rule_requests
+                                         + 0.9604 / (rule_requests * rule_requests)))
+                          / (1 + 3.8416 / rule_requests)), 0) AS rule_lower,
+           multiIf(prev_breaker = 'closed' AND failures >= {failures:UInt32},
+                       ('open', printf('%d consecutive failures (last: %s)', failures, last_failure)),
+                   prev_breaker = 'closed' AND rule_requests >= {min_requests:UInt32}
+                       AND rule_rate >= {breaker_error_rate:Float64},
+                       ('open', printf('error rate %.1f%% >= %.1f%% %s (%d of %d failed)', 100 * rule_rate,
+                                       100 * {breaker_error_rate:Float64}, rules_text,
+                                       toUInt64(rule_errors), toUInt64(rule_requests))),
+                   prev_breaker = 'open'
+                       AND dateDiff('millisecond', prev_breaker_since, {at:DateTime64(3, 'UTC')}) >= 1000 * {cooldown_s:Float64},
+                       ('half_open', printf('cooldown of %g s over; %s', {cooldown_s:Float64}, prev_breaker_reason)),
+                   prev_breaker = 'half_open' AND failed_now > 0,
+                       ('open', printf('probe failed while half-open (%s)', last_failure)),
+                   prev_breaker = 'half_open' AND successes >= {successes:UInt32},
+                       ('closed', printf('%d consecutive successes', successes)),
+                   (prev_breaker, prev_breaker_reason)) AS breaker_step
+    FROM stepped
+),
+facts AS (
+    SELECT * EXCEPT (breaker_step),
+           breaker_step.1 AS breaker,
+           breaker_step.2 AS breaker_reason,
+           has_previous AND breaker_step.1 != prev_breaker AS breaker_changed,
+           dateDiff('millisecond', last_probe_at, {at:DateTime64(3, 'UTC')}) / 1000 AS age,
+           {stale_intervals:Float64} * if(breaker_step.1 = 'closed', probe_interval,
+                                          greatest(probe_interval, {backoff_max_s:Float64})) AS stale_after,
+           printf('error rate %.1f%% (at least %.1f%% at 95%% confidence) >= %.1f%% %s (%d of %d failed: %s)',
+                  100 * rule_rate, 100 * rule_lower,
+                  100 * if(rule_lower >= unhealthy_rate, unhealthy_rate, degraded_rate), rules_text,
+                  toUInt64(rule_errors), toUInt64(rule_requests),
+                  arrayStringConcat(arrayConcat(
+                      arrayMap((e, n) -> concat(e, ' x', toString(n)), mapKeys(errors_by_type), mapValues(errors_by_type)),
+                      if(passive_errors > 0, [concat('app requests x', toString(passive_errors))], [])), ', ')) AS error_text
+    FROM broken
+),
+judged AS (
+    SELECT *,
+           multiIf(last_probe_at IS NULL, ('unknown', 'no probe result yet'),
+                   age > stale_after,
+                       ('unknown', printf('no probe result for %.0f s (more than %g x %g s)', age,
+                                          {stale_intervals:Float64}, stale_after / {stale_intervals:Float64})),
+                   ratelimit_remaining_min = 0,
+                       ('rate_limited', printf('the provider reports 0 %s remaining', ratelimit_resource)),
+                   breaker != 'closed' AND last_failure = 'http_429',
+                       ('rate_limited', printf('circuit breaker %s: %s', breaker, breaker_reason)),
+                   breaker != 'closed',
+                       ('unhealthy', printf('circuit breaker %s: %s', breaker, breaker_reason)),
+                   breaker_changed,
+                       ('healthy', printf('circuit breaker closed: %s', breaker_reason)),
+                   rule_requests > 0 AND rule_lower >= unhealthy_rate,
+                       (if(errors_429 * 2 > rule_errors, 'rate_limited', 'unhealthy'), error_text),
+                   rule_requests > 0 AND rule_lower >= degraded_rate,
+                       (if(errors_429 * 2 > rule_errors, 'rate_limited', 'degraded'), error_text),
+                   latency_p99_s > latency_max,
+                       ('degraded', printf('latency p99 %.2f s > %.2f s over %s', latency_p99_s, latency_max,
+                                           {window_text:String})),
+                   ttft_p99_s > ttft_max,
+                       ('degraded', printf('TTFT p99 %.2f s > %.2f s over %s', ttft_p99_s, ttft_max,
+                                           {window_text:String})),
+                   ('healthy', concat(printf('error rate %.1f%% %s (%d probes', 100 * rule_rate, rules_text,
+                                             toUInt64(rule_requests - passive_requests)),
+                                      if(passive_requests > 0, printf(', %d app requests', toUInt64(passive_requests)), ''),
+                                      ')',
+                                      if(latency_p99_s IS NULL, '', printf(', latency p99 %.2f s', latency_p99_s)),
+                                      if(ttft_p99_s IS NULL, '', printf(', TTFT p99 %.2f s', ttft_p99_s))))) AS judgement
+    FROM facts
 )
-SELECT
-    target,
-    {at:DateTime64(3, 'UTC')} AS evaluated_at,
-    {window_s:UInt32} AS window_seconds,
-    multiIf(requests = 0, 'unknown',
-            error_rate >= unhealthy_error_rate, 'unhealthy',
-            error_rate >= degraded_error_rate, 'degraded',
-            latency_p99_s > latency_p99_max, 'degraded',
-            ttft_p99_s > ttft_p99_max, 'degraded',
-            'healthy') AS status,
-    multiIf(requests = 0, concat('no probe results in the last ', window_text),
-            error_rate >= unhealthy_error_rate OR error_rate >= degraded_error_rate,
-                printf('error rate %.1f%% >= %.1f%% over %s (%d of %d failed: %s)',
-                       100 * error_rate,
-                       100 * if(error_rate >= unhealthy_error_rate, unhealthy_error_rate, degraded_error_rate),
-                       window_text, errors, requests, error_kinds),
-            latency_p99_s > latency_p99_max,
-                printf('latency p99 %.2f s > %.2f s over %s', latency_p99_s, latency_p99_max, window_text),
-            ttft_p99_s > ttft_p99_max,
-                printf('TTFT p99 %.2f s > %.2f s over %s', ttft_p99_s, ttft_p99_max, window_text),
-            concat(printf('error rate %.1f%% over %s (%d probes)', 100 * error_rate, window_text, requests),
-                   if(latency_p99_s IS NULL, '', printf(', latency p99 %.2f s', latency_p99_s)),
-                   if(ttft_p99_s IS NULL, '', printf(', TTFT p99 %.2f s', ttft_p99_s)))) AS reason,
-    requests, errors, error_rate, errors_by_type,
-    latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s, ttft_p99_s
-FROM joined
-ORDER BY target
+SELECT target,
+       {at:DateTime64(3, 'UTC')} AS evaluated_at,
+       'target' AS kind,
+       if((judgement.1 = prev_status OR NOT has_previous OR prev_status = 'unknown' OR judgement.1 = 'unknown'
+           OR breaker_changed
+           OR (if(has_previous AND judgement.1 = prev_candidate, prev_candidate_count + 1, 1) AS counted)
+              >= {hysteresis:UInt32}) AS takes_effect,
+          judgement.1, prev_status) AS status,
+       if(takes_effect, judgement.2,
+          printf('still %s: %s for %d of %d evaluations (%s)', prev_status, judgement.1, counted,
+                 {hysteresis:UInt32}, judgement.2)) AS reason,
+       if(status != prev_status, {at:DateTime64(3, 'UTC')}, prev_status_since) AS status_since,
+       prev_status AS previous_status,
+       judgement.1 AS candidate,
+       counted AS candidate_count,
+       breaker,
+       if(breaker_changed OR NOT has_previous, {at:DateTime64(3, 'UTC')}, prev_breaker_since) AS breaker_since,
+       breaker_reason,
+       if(has_previous, prev_breaker, '') AS previous_breaker,
+       if(breaker_changed AND breaker = 'closed', {at:DateTime64(3, 'UTC')}, prev_rules_from) AS rules_from,
+       failures AS consecutive_failures,
+       successes AS consecutive_successes,
+       last_failure,
+       last_probe_at,
+       {window_s:UInt32} AS window_seconds,
+       toUInt64(rule_requests) AS requests,
+       toUInt64(rule_errors) AS errors,
+       rule_rate AS error_rate,
+       rule_lower AS error_rate_lower,
+       errors_by_type,
+       toUInt64(passive_requests) AS passive_requests,
+       toUInt64(passive_errors) AS passive_errors,
+       latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s, ttft_p99_s,
+       tokens_per_second_p50, stream_completion_rate, ratelimit_remaining_min, pool
+FROM judged
+SETTINGS join_use_nulls = 0

@@ -30,7 +30,7 @@ class AggregatorSettings(Strict):
                        Field(min_length=1, max_length=8)] = [60.0, 300.0, 3600.0]
     hysteresis: Annotated[int, Field(ge=1, le=100)] = 2
     stale_intervals: Annotated[float, Field(ge=1)] = 3.0
-    backfill: Annotated[Seconds, Field(ge=0)] = 3600.0
+    backfill: Annotated[Seconds, Field(ge=0)] = 600.0
     slo: Annotated[Ratio, Field(gt=0, lt=1)] = 0.995
     breaker: BreakerSettings = BreakerSettings()
 

@@ -5,6 +5,7 @@ Needs a Docker engine (testcontainers); skipped with the reason when none answer
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -51,20 +52,37 @@ def test_migrations_apply_twice(server_store: ServerStore) -> None:
     assert migrate(server_store, RetentionSettings()) == []
     tables = {r["name"] for r in server_store.rows(
         "SELECT name FROM system.tables WHERE database = currentDatabase()")}
-    assert {"otel_metrics_sum", "otel_metrics_exponential_histogram", "health_snapshots",
-            "health_events", "health_latest", "schema_migrations"} <= tables
+    assert {"otel_metrics_sum", "otel_metrics_exponential_histogram", "health_points", "health_minutes",
+            "health_hours", "health_days", "health_snapshots", "health_windows", "health_events",
+            "health_slo", "health_targets", "health_latest", "health_timeline", "health_incidents",
+            "schema_migrations"} <= tables
 
 
 def test_evaluation_matches_embedded_rules(server_store: ServerStore) -> None:
+    """The same SQL on a ClickHouse server: raw OTLP rows through the materialized views,
+    three failed probes in a row open the breaker, latency quantiles from the histogram."""
     migrate(server_store, RetentionSettings())
-    at = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    synthetic.outcomes(server_store, "srv", at, {"ok": 40, "http_5xx": 60})
-    synthetic.histogram(server_store, "srv", at, np.full(40, 0.2))
+    now = datetime.now(UTC)
     config = Config.model_validate({"targets": [{"name": "srv", "base_url": "http://x/v1", "model": "m"}]})
-    evaluate(server_store, config, at)
-    evaluate(server_store, config, at)
-    rows = server_store.rows("SELECT status, reason, latency_p50_s FROM health_snapshots FINAL "
-                             "WHERE target = 'srv'")
-    assert len(rows) == 1 and rows[0]["status"] == "unhealthy"
-    assert rows[0]["reason"] == "error rate 60.0% >= 50.0% over 5m (60 of 100 failed: http_5xx x60)"
-    assert abs(rows[0]["latency_p50_s"] - 0.2) < 0.004
+    synthetic.outcomes(server_store, "srv", now, {"ok": 40})
+    synthetic.histogram(server_store, "srv", now, np.full(40, 0.2))
+    evaluate(server_store, config, _passed_instant())
+    for _ in range(3):
+        synthetic.outcomes(server_store, "srv", datetime.now(UTC), {"http_5xx": 1})
+        time.sleep(0.01)
+    second = _passed_instant()
+    evaluate(server_store, config, second)
+    evaluate(server_store, config, second)
+    rows = server_store.rows("SELECT status, breaker, reason, latency_p50_s FROM health_snapshots FINAL "
+                             "WHERE target = 'srv' ORDER BY evaluated_at")
+    assert [r["status"] for r in rows] == ["healthy", "unhealthy"]
+    assert rows[1]["reason"] == "circuit breaker open: 3 consecutive failures (last: http_5xx)"
+    assert abs(rows[0]["latency_p50_s"] - 0.2) / 0.2 < 0.011
+
+
+def _passed_instant() -> datetime:
+    """An instant after every row written so far, once it has passed (evaluations read the
+    rows stored by their instant)."""
+    at = time.time() + 0.05
+    time.sleep(0.1)
+    return datetime.fromtimestamp(at, UTC)

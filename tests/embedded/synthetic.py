@@ -1,16 +1,22 @@
-"""Write synthetic probe metrics straight into the otel_metrics_* tables for SQL tests."""
+"""Synthetic input for SQL tests: probe metrics written into the otel_metrics_* tables, or
+health_points rows written directly (with the instant they were stored), and a small scenario
+DSL that evaluates instants in order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import json
+import math
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 
+from aggregator.evaluate import evaluate
 from aggregator.store.base import Store
 from llmhealth import PROBER_SERVICE_NAME
+from llmhealth.config.model import Config
 
 INSERT_OUTCOMES = """
 INSERT INTO otel_metrics_sum (ServiceName, MetricName, Attributes, TimeUnix, Value,
@@ -63,3 +69,135 @@ def histogram(store: Store, target: str, at: datetime, samples: Iterable[float],
         "count": point.count, "sum": point.sum, "scale": point.scale, "zero": point.zero_count,
         "offset": point.positive.offset, "buckets": list(point.positive.bucket_counts),
         "min": point.min, "max": point.max})
+
+
+# health_points rows written directly (the health model's input), with explicit `inserted_at`, so
+# evaluations "as of" an instant see exactly the rows stored by then.
+POINT_DEFAULTS = {"temporality": 1, "series": 0, "source": "probe", "target": "", "provider": "",
+                  "model": "", "signal": "outcome", "kind": "completion", "outcome": "ok",
+                  "value": 1.0, "buckets": {}}
+
+INSERT_POINTS = """
+INSERT INTO health_points (inserted_at, time, start, temporality, series, source, target, provider,
+                           model, signal, kind, outcome, value, buckets)
+SELECT * FROM format(JSONEachRow,
+    'inserted_at DateTime64(3, \\'UTC\\'), time DateTime64(3, \\'UTC\\'),
+     start DateTime64(3, \\'UTC\\'), temporality Int8, series UInt64, source String,
+     target String, provider String, model String, signal String, kind String, outcome String,
+     value Float64, buckets Map(Int16, UInt64)',
+    {rows:String})
+"""
+
+
+def stamp(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def point(time: datetime, *, inserted_at: datetime | None = None, start: datetime | None = None,
+          **columns) -> dict:
+    """One health_points row at `time`: stored at `inserted_at` (default `time`), the series
+    started at `start` (default `time`); other columns default to a delta probe outcome `ok`."""
+    unknown = set(columns) - set(POINT_DEFAULTS)
+    assert not unknown, f"not health_points columns: {unknown}"
+    return {"inserted_at": stamp(inserted_at or time), "time": stamp(time),
+            "start": stamp(start or time), **POINT_DEFAULTS, **columns}
+
+
+def points(store: Store, rows: Iterable[dict]) -> None:
+    """Insert `rows` (from `point`) into health_points in one statement."""
+    text = "\n".join(json.dumps(row) for row in rows)
+    if text:
+        # A String query parameter is read in escaped form: a newline is written `\n`.
+        store.execute(INSERT_POINTS, {"rows": text.replace("\\", "\\\\").replace("\n", "\\n")})
+
+
+def probe_points(target: str, time: datetime,
+                 probes: str | list[str] | dict[str, int]) -> list[dict]:
+    """Outcome points of `target` at `time`: one outcome, a sequence of outcomes (10 ms apart, in
+    order) or counts per outcome (one point each, exported together at one time)."""
+    if isinstance(probes, dict):
+        return [point(time, target=target, outcome=o, value=float(n)) for o, n in probes.items()]
+    if isinstance(probes, str):
+        probes = [probes]
+    return [point(time + timedelta(milliseconds=10 * i), target=target, outcome=o)
+            for i, o in enumerate(probes)]
+
+
+def bucket(seconds: float) -> int:
+    """The scale-5 exponential bucket holding `seconds`: key k covers (2^(k/32), 2^((k+1)/32)]."""
+    return math.ceil(32 * math.log2(seconds)) - 1
+
+
+def latency_point(target: str, time: datetime, samples: dict[float, int], signal: str = "latency",
+                  kind: str = "completion", outcome: str = "ok") -> dict:
+    """A histogram point of probes with `outcome`: `samples` maps a value (s) to its count."""
+    buckets: dict[int, int] = {}
+    for value, n in samples.items():
+        buckets[bucket(value)] = buckets.get(bucket(value), 0) + n
+    return point(time, target=target, signal=signal, kind=kind, outcome=outcome,
+                 value=float(sum(samples.values())), buckets={str(k): n for k, n in buckets.items()})
+
+
+def passive_points(time: datetime, model: str, counts: dict[str, int], *, provider: str = "openai",
+                  **columns) -> list[dict]:
+    """Applications' request counts for (provider, model): outcome `ok` or the error.type."""
+    return [point(time, source="passive", signal="request", kind="", provider=provider,
+                  model=model, outcome=o, value=float(n), **columns) for o, n in counts.items()]
+
+
+def ratelimit_point(target: str, time: datetime, resource: str, remaining: float) -> dict:
+    """The provider's remaining requests/tokens (`resource`) reported to a probe of `target`."""
+    return point(time, target=target, signal="ratelimit_remaining", kind="", outcome=resource,
+                 temporality=0, value=float(remaining))
+
+
+# Scenario DSL for the health model: steps (offset s from T0, probes, expected snapshot).
+T0 = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+
+Probes = str | list[str] | dict[str, int] | Callable[[datetime], list[dict]] | tuple | None
+
+SNAPSHOT = """
+SELECT status, breaker, consecutive_failures, consecutive_successes, reason
+FROM health_snapshots FINAL
+WHERE target = {target:String} AND evaluated_at = {at:DateTime64(3, 'UTC')}
+"""
+
+
+def instant(offset_s: float, base: datetime = T0) -> datetime:
+    return base + timedelta(seconds=offset_s)
+
+
+def step_rows(target: str, time: datetime, probes: Probes) -> list[dict]:
+    """Rows of one step at `time`: outcomes of `target` (see `probe_points`), rows built by a
+    callable from the time, or a tuple of those."""
+    if probes is None:
+        return []
+    if isinstance(probes, tuple):
+        return [row for part in probes for row in step_rows(target, time, part)]
+    if callable(probes):
+        return probes(time)
+    return probe_points(target, time, probes)
+
+
+def run_steps(store: Store, config: Config, steps: Iterable[tuple[float, Probes, tuple]],
+              target: str = "a", base: datetime = T0) -> list[tuple]:
+    """Per step (offset, probes, expected): store the probes 1 s before the instant, evaluate
+    the instant, and return `target`'s snapshot as (status, breaker, consecutive_failures,
+    consecutive_successes, reason), cut to the length of that step's expected tuple."""
+    actual = []
+    for offset, probes, expected in steps:
+        at = instant(offset, base)
+        points(store, step_rows(target, at - timedelta(seconds=1), probes))
+        evaluate(store, config, at)
+        rows = store.rows(SNAPSHOT, {"target": target, "at": at})
+        assert len(rows) == 1, f"{len(rows)} snapshots of {target} at {at}"
+        actual.append(tuple(rows[0].values())[:len(expected)])
+    return actual
+
+
+def events(store: Store, base: datetime = T0) -> list[tuple]:
+    """health_events (FINAL) as (offset s from `base`, target, kind, from, to, reason)."""
+    rows = store.rows("SELECT dateDiff('millisecond', {base:DateTime64(3, 'UTC')}, at) / 1000, "
+                      "target, kind, from_state, to_state, reason FROM health_events FINAL "
+                      "ORDER BY at, target, kind", {"base": base})
+    return [tuple(r.values()) for r in rows]

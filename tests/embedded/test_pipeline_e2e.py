@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import yaml
 
 from aggregator import sql
-from aggregator.evaluate import evaluation_params
+from aggregator.evaluate import snapshot_params, window_params
 from llmhealth.config import load_config
 from llmhealth.run.demo import with_demo_targets
 from tests.embedded.pipeline_client import cli, query, running_pipeline
@@ -57,8 +58,8 @@ def test_demo_statuses_within_30_s(pipeline: dict) -> None:
                 "latency_p99_ms", "ttft_p50_ms", "ttft_p99_ms", "evaluated_at"):
         assert key in row
     assert row["latency_p50_ms"] > 0 and row["error_rate"] == 0
-    assert status["demo-down"]["reason"].startswith("error rate 100.0% >= 50.0%")
-    assert "http_5xx" in status["demo-down"]["reason"]
+    assert status["demo-down"]["reason"].startswith("circuit breaker ")
+    assert "consecutive failures (last: http_5xx)" in status["demo-down"]["reason"]
 
 
 def test_rows_in_every_written_table(pipeline: dict) -> None:
@@ -71,20 +72,24 @@ def test_rows_in_every_written_table(pipeline: dict) -> None:
     assert all(counts[k] > 0 for k in counts), counts
 
 
-def test_reevaluating_an_instant_leaves_one_row(pipeline: dict) -> None:
+def test_reevaluating_an_instant_writes_identical_rows(pipeline: dict) -> None:
     latest = query(pipeline["url"], "SELECT max(evaluated_at) AS at FROM health_snapshots")[0]["at"]
     at = datetime.fromisoformat(latest + "+00:00")
     config = with_demo_targets(load_config(pipeline["config"]))
-    params = evaluation_params(config, at, [(t.name, t) for t in config.targets])
-    query(pipeline["url"], sql.query("evaluate_snapshots"), params)
-    query(pipeline["url"], sql.query("evaluate_snapshots"), params)
-    rows = query(pipeline["url"], """SELECT target, count() AS n FROM health_snapshots FINAL
-                                      WHERE evaluated_at = {at:DateTime64(3, 'UTC')} GROUP BY target""",
-                  {"at": at})
-    # The configured targets plus the models discovered on demo-ollama, each exactly once.
+    version = query(pipeline["url"], """SELECT version FROM health_targets
+                                         ORDER BY written_at DESC LIMIT 1""")[0]["version"]
+    for _ in range(2):
+        query(pipeline["url"], sql.query("evaluate_windows"), window_params(config, at, version))
+        query(pipeline["url"], sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
+    rows = query(pipeline["url"], """SELECT target, count() AS n, uniqExact(toString(tuple(status, reason,
+                                             breaker, consecutive_failures, requests, errors, latency_p99_s))) AS variants
+                                      FROM health_snapshots WHERE evaluated_at = {at:DateTime64(3, 'UTC')}
+                                      GROUP BY target""", {"at": at})
+    # The configured targets plus the models discovered on demo-ollama, written by the worker
+    # and twice here: every copy not yet merged away is the same row.
     assert {t.name for t in config.targets} <= {r["target"] for r in rows}
     assert any(r["target"].startswith("demo-ollama/") for r in rows)
-    assert {r["n"] for r in rows} == {1}
+    assert {r["variants"] for r in rows} == {1}
 
 
 def test_status_table_and_curl_stylequery(pipeline: dict) -> None:
@@ -93,6 +98,42 @@ def test_status_table_and_curl_stylequery(pipeline: dict) -> None:
     response = httpx.get(pipeline["url"], params={
         "query": "SELECT * FROM llmhealth.health_snapshots LIMIT 5"})
     assert response.status_code == 200 and len(response.text.splitlines()) == 5
+
+
+def _events(url: str, target: str, since: str) -> list[tuple[str, str, str]]:
+    rows = query(url, """SELECT kind, from_state, to_state FROM health_events FINAL
+                         WHERE target = {t:String} AND at > {since:DateTime64(3, 'UTC')}
+                         ORDER BY at, kind""", {"t": target, "since": datetime.fromisoformat(since + "+00:00")})
+    return [(r["kind"], r["from_state"], r["to_state"]) for r in rows]
+
+
+def _wait_status(config: Path, target: str, wanted: str, deadline_s: float) -> None:
+    started = time.monotonic()
+    while _status(config).get(target, {}).get("status") != wanted:
+        assert time.monotonic() - started < deadline_s, (target, wanted, _status(config).get(target))
+        time.sleep(0.5)
+
+
+def test_target_down_and_back_gives_the_event_sequence(pipeline: dict) -> None:
+    """The simulator turns demo-healthy into a model that answers 500, then back: the events
+    are the breaker opening, the status going unhealthy, and the way back through half-open."""
+    simulator = f"http://127.0.0.1:{yaml.safe_load(pipeline['config'].read_text())['simulator']['port']}"
+    since = query(pipeline["url"], "SELECT toString(now64(3)) AS t")[0]["t"]
+    httpx.put(f"{simulator}/_sim/models/demo-healthy",
+              json={"error_rate": 1.0, "error_kind": "http_500"}).raise_for_status()
+    _wait_status(pipeline["config"], "demo-healthy", "unhealthy", DEADLINE_S)
+    httpx.put(f"{simulator}/_sim/models/demo-healthy",
+              json={"latency_p50": 0.04, "latency_p99": 0.12}).raise_for_status()
+    _wait_status(pipeline["config"], "demo-healthy", "healthy", DEADLINE_S)
+    events = _events(pipeline["url"], "demo-healthy", since)
+    statuses = [(e[1], e[2]) for e in events if e[0] == "status"]
+    # The error rate may cross the degraded threshold before the third failure in a row.
+    assert statuses in ([("healthy", "unhealthy"), ("unhealthy", "healthy")],
+                        [("healthy", "degraded"), ("degraded", "unhealthy"), ("unhealthy", "healthy")]), events
+    assert [(e[1], e[2]) for e in events if e[0] == "breaker"] == [
+        ("closed", "open"), ("open", "half_open"), ("half_open", "closed")], events
+    opened = events.index(("breaker", "closed", "open"))
+    assert events.index(("status", statuses[-2][0], "unhealthy")) > opened, events  # unhealthy via the breaker
 
 
 def test_ctrl_c_stops_every_child(pipeline: dict) -> None:

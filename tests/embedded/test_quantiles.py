@@ -1,14 +1,16 @@
-"""Latency quantiles computed by evaluate_snapshots.sql from the OTel SDK's exponential
-histograms, against numpy's exact quantiles of the same samples.
+"""Latency quantiles of health_windows, from the OTel SDK's exponential histograms written
+to the raw table (the materialized view re-buckets them at scale 5), against numpy's exact
+quantiles of the same samples.
 
 Measured (10,000 samples, max 640 buckets): worst relative error over the distributions
 below is printed by the test and stays under 2 %; the bound is the half-width of a bucket at
-the chosen scale, sqrt(2^(2^-scale)) - 1 (1.1 % at scale 5, 2.2 % at scale 4).
+scale 5, sqrt(2^(2^-5)) - 1 = 1.09 %.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -18,7 +20,6 @@ from llmhealth.config.model import Config
 from tests.embedded import synthetic
 
 pytestmark = pytest.mark.embedded
-AT = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 RNG = np.random.default_rng(42)
 DISTRIBUTIONS = {
     "lognormal": RNG.lognormal(mean=np.log(0.4), sigma=0.6, size=10_000),
@@ -34,10 +35,12 @@ DISTRIBUTIONS = {
 def test_quantiles_within_2_percent_of_numpy(store, name: str) -> None:
     samples = DISTRIBUTIONS[name]
     config = Config.model_validate({"targets": [{"name": name, "base_url": "http://x/v1", "model": "m"}]})
-    synthetic.outcomes(store, name, AT, {"ok": len(samples)})
-    synthetic.histogram(store, name, AT, samples)
-    evaluate(store, config, AT)
-    row = store.rows("SELECT latency_p50_s, latency_p90_s, latency_p99_s FROM health_snapshots")[0]
+    now = datetime.now(UTC)
+    synthetic.outcomes(store, name, now, {"ok": len(samples)})
+    synthetic.histogram(store, name, now, samples)
+    evaluate(store, config, _instant_after_now())
+    row = store.rows("SELECT latency_p50_s, latency_p90_s, latency_p99_s FROM health_windows "
+                     "WHERE window_seconds = 300")[0]
     errors = []
     for q, column in ((0.5, "latency_p50_s"), (0.9, "latency_p90_s"), (0.99, "latency_p99_s")):
         exact = float(np.quantile(samples, q))
@@ -51,13 +54,20 @@ def test_quantiles_merge_points_of_different_scales(store) -> None:
     narrow = RNG.normal(0.2, 0.002, 3_000)
     wide = RNG.lognormal(np.log(0.5), 1.0, 7_000)
     config = Config.model_validate({"targets": [{"name": "m", "base_url": "http://x/v1", "model": "m"}]})
-    synthetic.outcomes(store, "m", AT, {"ok": 10_000})
-    synthetic.histogram(store, "m", AT, narrow)
-    synthetic.histogram(store, "m", AT.replace(second=2), wide)
+    now = datetime.now(UTC)
+    synthetic.outcomes(store, "m", now, {"ok": 10_000})
+    synthetic.histogram(store, "m", now - timedelta(seconds=2), narrow)
+    synthetic.histogram(store, "m", now, wide)
     assert synthetic.exponential_point(narrow).scale > synthetic.exponential_point(wide).scale
-    evaluate(store, config, AT.replace(second=5))
-    row = store.rows("SELECT latency_p50_s, latency_p99_s FROM health_snapshots")[0]
+    evaluate(store, config, _instant_after_now())
+    row = store.rows("SELECT latency_p50_s, latency_p99_s FROM health_windows WHERE window_seconds = 300")[0]
     both = np.concatenate([narrow, wide])
     for q, column in ((0.5, "latency_p50_s"), (0.99, "latency_p99_s")):
         exact = float(np.quantile(both, q))
         assert abs(row[column] - exact) / exact < 0.02
+
+
+def _instant_after_now() -> datetime:
+    """An instant just after the rows written above were stored (queries read rows stored by
+    their instant)."""
+    return datetime.fromtimestamp(time.time() + 1, UTC)

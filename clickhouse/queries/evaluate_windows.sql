@@ -1,0 +1,116 @@
+-- health_windows rows for every evaluated target and window at instant {at}.
+-- Windows up to 15 min ({short_windows}) read health_points as of {at} (rows inserted by then):
+--   requests, errors by type   <- probe outcomes; passive requests <- applications' duration counts,
+--                                  matched to a target by (gen_ai.provider.name, gen_ai.request.model)
+--   delta points count as they are; cumulative points count their increase over the previous point
+--   of the same series (ordered by the point's time). A counter reset (new start time, or a value
+--   below the previous one) counts the new value; the first point of a series seen within
+--   {lookback_s} counts fully only if the series started inside it. So a lost or late export
+--   loses nothing: the next cumulative point carries the missed increase.
+--   latency (successful non-stream probes), TTFT and tokens/s quantiles <- scale-5 buckets
+--   (bucket k stands for its geometric midpoint 2^((k + 0.5) / 32): within 1.1 % of the samples)
+-- Longer windows ({long_windows}) read the per-minute rollup (probe results): the complete minutes
+-- before the instant's minute. The rollup buckets points by their own time, so a point stored
+-- late still lands in its minute: re-running an instant after late points arrived counts them.
+INSERT INTO health_windows
+WITH
+configured AS (
+    SELECT target, key
+    FROM (SELECT * FROM health_targets WHERE version = {version:UInt64} LIMIT 1 BY target)
+    ARRAY JOIN arrayFilter(k -> k != '', [concat('t:', target), if(model = '', '', concat('m:', provider, '/', model))]) AS key
+),
+recent AS (
+    SELECT if(source = 'probe', concat('t:', target), concat('m:', provider, '/', model)) AS key,
+           source, signal, kind, outcome, inserted_at, buckets, value AS delta
+    FROM health_points
+    WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32})
+      AND inserted_at <= {at:DateTime64(3, 'UTC')}
+      AND temporality = 1 AND signal != 'ratelimit_remaining'
+    UNION ALL
+    SELECT if(source = 'probe', concat('t:', target), concat('m:', provider, '/', model)) AS key,
+           source, signal, kind, outcome, inserted_at, CAST(map(), 'Map(Int16, UInt64)') AS buckets,
+           multiIf(n = 1, if(start > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32} + {lookback_s:UInt32}), value, 0),
+                   start != previous_start OR value < previous_value, value,
+                   value - previous_value) AS delta
+    FROM (
+        SELECT *, lagInFrame(value) OVER w AS previous_value, lagInFrame(start) OVER w AS previous_start,
+               row_number() OVER w AS n
+        FROM health_points
+        WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32} + {lookback_s:UInt32})
+          AND inserted_at <= {at:DateTime64(3, 'UTC')}
+          AND temporality = 2 AND signal IN ('outcome', 'request', 'stream_end')
+        WINDOW w AS (PARTITION BY series ORDER BY time, inserted_at
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    )
+    WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32})
+),
+short AS (
+    SELECT c.target AS target, w AS window_seconds,
+           sumIf(delta, source = 'probe' AND signal = 'outcome') AS requests,
+           sumIf(delta, source = 'probe' AND signal = 'outcome' AND outcome != 'ok') AS errors,
+           sumMapIf(map(toString(outcome), toUInt64(delta)),
+                    source = 'probe' AND signal = 'outcome' AND outcome != 'ok') AS errors_by_type,
+           sumIf(delta, source = 'passive') AS passive_requests,
+           sumIf(delta, source = 'passive' AND outcome != 'ok') AS passive_errors,
+           sumMapIf(buckets, signal = 'latency' AND outcome = 'ok' AND kind != 'stream') AS latency,
+           sumMapIf(buckets, signal = 'ttft' AND outcome = 'ok') AS ttft,
+           sumMapIf(buckets, signal = 'tokens_per_second' AND outcome = 'ok') AS tokens_per_second,
+           sumIf(delta, signal = 'stream_end' AND outcome = 'clean') AS streams_clean,
+           sumIf(delta, signal = 'stream_end' AND outcome = 'cut') AS streams_cut
+    FROM recent AS r
+    ARRAY JOIN {short_windows:Array(UInt32)} AS w
+    INNER JOIN configured AS c ON c.key = r.key
+    WHERE r.inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond(w)
+    GROUP BY target, window_seconds
+),
+long AS (
+    SELECT target, w AS window_seconds,
+           sum(m.requests) AS total, sum(m.requests) - sum(m.ok) AS failed,
+           sumMap(m.errors) AS by_type, sumMap(m.latency) AS latency_buckets, sumMap(m.ttft) AS ttft_buckets,
+           sumMap(m.tokens_per_second) AS tps_buckets,
+           sum(m.streams_clean) AS clean, sum(m.streams_cut) AS cut
+    FROM health_minutes AS m
+    ARRAY JOIN {long_windows:Array(UInt32)} AS w
+    WHERE m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(arrayMax(arrayConcat([60], {long_windows:Array(UInt32)})))
+      AND m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(w)
+      AND m.bucket < toStartOfMinute({at:DateTime64(3, 'UTC')})
+      AND m.target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+    GROUP BY target, window_seconds
+),
+windows AS (
+    SELECT target, window_seconds, requests, errors, CAST(errors_by_type, 'Map(String, UInt64)') AS errors_by_type,
+           passive_requests, passive_errors, latency, ttft, tokens_per_second, streams_clean, streams_cut
+    FROM short
+    UNION ALL
+    SELECT target, window_seconds, total, failed, CAST(by_type, 'Map(String, UInt64)'), 0, 0,
+           latency_buckets, ttft_buckets, tps_buckets, clean, cut
+    FROM long
+),
+measured AS (
+    SELECT *,
+           arrayMap(q -> exp2((mapKeys(latency)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(latency)),
+                         arrayCumSum(mapValues(latency)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS lq,
+           arrayMap(q -> exp2((mapKeys(ttft)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(ttft)),
+                         arrayCumSum(mapValues(ttft)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS tq,
+           exp2((mapKeys(tokens_per_second)[arrayFirstIndex(c -> c >= 0.5 * arraySum(mapValues(tokens_per_second)),
+                 arrayCumSum(mapValues(tokens_per_second)))] + 0.5) / 32) AS tps
+    FROM windows
+)
+SELECT target,
+       {at:DateTime64(3, 'UTC')} AS evaluated_at,
+       window_seconds,
+       toUInt64(requests) AS requests,
+       toUInt64(errors) AS errors,
+       if(requests > 0, errors / requests, 0) AS error_rate,
+       errors_by_type,
+       toUInt64(passive_requests) AS passive_requests,
+       toUInt64(passive_errors) AS passive_errors,
+       if(empty(latency), NULL, lq[1]) AS latency_p50_s,
+       if(empty(latency), NULL, lq[2]) AS latency_p90_s,
+       if(empty(latency), NULL, lq[3]) AS latency_p99_s,
+       if(empty(ttft), NULL, tq[1]) AS ttft_p50_s,
+       if(empty(ttft), NULL, tq[2]) AS ttft_p90_s,
+       if(empty(ttft), NULL, tq[3]) AS ttft_p99_s,
+       if(empty(tokens_per_second), NULL, tps) AS tokens_per_second_p50,
+       if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
+FROM measured

@@ -1,0 +1,269 @@
+"""Health model, per target: circuit breaker, status rules with hysteresis, staleness, rate
+limits, events, and re-evaluation (evaluate_snapshots.sql, record_events.sql).
+
+Scenarios are steps (offset s from T0, probes stored 1 s before that instant, expected snapshot
+(status, breaker, consecutive_failures, consecutive_successes[, reason])), evaluated in order
+like the worker; see synthetic.run_steps. Defaults: breaker 3 failures / 2 successes / 50 % of
+at least 10 requests / 5 s cooldown, hysteresis 2, probe interval 5 s, backoff_max 60 s.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.evaluate import evaluate
+from llmhealth.config.model import Config
+from tests.embedded import synthetic
+from tests.embedded.synthetic import instant, run_steps
+
+pytestmark = pytest.mark.embedded
+
+FAIL3 = ["http_5xx"] * 3
+NO_BREAKER = {"breaker": {"failures": 100, "min_requests": 1000}}
+
+
+def config(**aggregator) -> Config:
+    return Config.model_validate({
+        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
+        "aggregator": aggregator})
+
+
+def spread(n: int, failures: dict[str, int]) -> list[str]:
+    """`n` outcomes in order: the failures evenly among oks, starting with the first."""
+    failed = [outcome for outcome, count in failures.items() for _ in range(count)]
+    outcomes = ["ok"] * n
+    for i, outcome in enumerate(failed):
+        outcomes[i * (n // len(failed))] = outcome
+    return outcomes
+
+
+def slow(time):
+    return [synthetic.latency_point("a", time, {9.0: 10})]
+
+
+def no_requests_left(time):
+    return [synthetic.ratelimit_point("a", time, "requests", 0),
+            synthetic.ratelimit_point("a", time, "tokens", 5000)]
+
+
+OPEN_3 = "3 consecutive failures (last: http_5xx)"
+COOLDOWN = "cooldown of 5 s over; "
+HALF_OPEN_FAILED = "probe failed while half-open ({})"
+HELD = "still healthy: degraded for 1 of 2 evaluations ({})"
+SLOW = "latency p99 9.01 s > 5.00 s over 5m"
+RATE_14 = ("error rate 14.3% (at least 5.7% at 95% confidence) >= 5.0% over 5m "
+           "(4 of 28 failed: http_5xx x4)")
+RATE_50 = "error rate 50.0% >= 50.0% over 5m ({} of {} failed)"
+NO_REQUESTS = "the provider reports 0 requests remaining"
+
+SCENARIOS = [
+    pytest.param({}, [
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20, "error rate 0.0% over 5m (20 probes)")),
+        (2, "http_5xx", ("healthy", "closed", 1, 0, "error rate 4.8% over 5m (21 probes)")),
+        (4, "http_5xx", ("healthy", "closed", 2, 0, "error rate 9.1% over 5m (22 probes)")),
+        (6, "http_5xx", ("unhealthy", "open", 3, 0, f"circuit breaker open: {OPEN_3}")),
+        (10, None, ("unhealthy", "open", 3, 0)),
+        (12, None, ("unhealthy", "half_open", 3, 0,
+                    f"circuit breaker half_open: {COOLDOWN}{OPEN_3}")),
+        (14, "ok", ("unhealthy", "half_open", 0, 1)),
+        (16, "ok", ("healthy", "closed", 0, 2, "circuit breaker closed: 2 consecutive successes")),
+        (18, "ok", ("healthy", "closed", 0, 3,
+                    "error rate 0.0% since the breaker closed 2 s ago (1 probes)")),
+    ], [
+        (0, "a", "status", "new", "healthy", "error rate 0.0% over 5m (20 probes)"),
+        (6, "a", "breaker", "closed", "open", OPEN_3),
+        (6, "a", "status", "healthy", "unhealthy", f"circuit breaker open: {OPEN_3}"),
+        (12, "a", "breaker", "open", "half_open", COOLDOWN + OPEN_3),
+        (16, "a", "breaker", "half_open", "closed", "2 consecutive successes"),
+        (16, "a", "status", "unhealthy", "healthy",
+         "circuit breaker closed: 2 consecutive successes"),
+    ], id="opens-on-3rd-failure-half-opens-after-cooldown-closes-on-2-successes"),
+    pytest.param({}, [
+        (0, FAIL3, ("unhealthy", "open", 3, 0)),
+        (6, None, ("unhealthy", "half_open", 3, 0)),
+        (8, "http_5xx", ("unhealthy", "open", 4, 0,
+                         "circuit breaker open: " + HALF_OPEN_FAILED.format("http_5xx"))),
+        (12, None, ("unhealthy", "open", 4, 0)),
+        (14, None, ("unhealthy", "half_open", 4, 0)),
+        (16, "ok", ("unhealthy", "half_open", 0, 1)),
+        (18, "timeout", ("unhealthy", "open", 1, 0,
+                         "circuit breaker open: " + HALF_OPEN_FAILED.format("timeout"))),
+    ], [
+        (0, "a", "status", "new", "unhealthy", f"circuit breaker open: {OPEN_3}"),
+        (6, "a", "breaker", "open", "half_open", COOLDOWN + OPEN_3),
+        (8, "a", "breaker", "half_open", "open", HALF_OPEN_FAILED.format("http_5xx")),
+        (14, "a", "breaker", "open", "half_open", COOLDOWN + HALF_OPEN_FAILED.format("http_5xx")),
+        (18, "a", "breaker", "half_open", "open", HALF_OPEN_FAILED.format("timeout")),
+    ], id="failure-while-half-open-reopens-and-restarts-cooldown"),
+    pytest.param({}, [
+        (0, FAIL3, ("unhealthy", "open", 3, 0)),
+        (2, "ok", ("unhealthy", "open", 0, 1)),
+        (4, "ok", ("unhealthy", "open", 0, 2)),
+        (6, None, ("unhealthy", "half_open", 0, 2)),
+        # The last 2 probes succeeded: the first instant in half-open closes it, also when they
+        # ran during the cooldown (the cooldown only holds the breaker open that long).
+        (8, None, ("healthy", "closed", 0, 2, "circuit breaker closed: 2 consecutive successes")),
+    ], None, id="successes-during-cooldown-close-at-first-half-open-instant"),
+    pytest.param({}, [
+        (0, ["http_5xx", "ok"] * 4 + ["http_5xx"], ("degraded", "closed", 1, 0, (
+            "error rate 55.6% (at least 26.7% at 95% confidence) >= 5.0% over 5m "
+            "(5 of 9 failed: http_5xx x5)"))),
+        (2, "ok", ("unhealthy", "open", 0, 1, "circuit breaker open: " + RATE_50.format(5, 10))),
+    ], None, id="error-rate-of-10-requests-opens-breaker-without-3-in-a-row"),
+    pytest.param({}, [
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
+        (2, ("ok", slow), ("healthy", "closed", 0, 21, HELD.format(SLOW))),
+        (4, None, ("degraded", "closed", 0, 21, SLOW)),
+    ], None, id="latency-p99-degrades-after-2-evaluations"),
+    pytest.param({}, [
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
+        (2, ["http_5xx", "ok"] * 4, ("healthy", "closed", 0, 1, HELD.format(RATE_14))),
+        (4, None, ("degraded", "closed", 0, 1, RATE_14)),
+        (6, {"ok": 100}, ("degraded", "closed", 0, 101, (
+            "still degraded: healthy for 1 of 2 evaluations "
+            "(error rate 3.1% over 5m (128 probes))"))),
+        (8, None, ("healthy", "closed", 0, 101, "error rate 3.1% over 5m (128 probes)")),
+    ], None, id="wilson-bound-over-5pct-degrades-after-2-evaluations-recovers-after-2"),
+    pytest.param({}, [
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
+        (2, "http_5xx", ("healthy", "closed", 1, 0, "error rate 4.8% over 5m (21 probes)")),
+        (4, "ok", ("healthy", "closed", 0, 1, "error rate 4.5% over 5m (22 probes)")),
+    ], None, id="single-failure-among-oks-does-not-flap"),
+    pytest.param({}, [
+        (0, spread(60, {"http_5xx": 3}),
+         ("healthy", "closed", 0, 19, "error rate 5.0% over 5m (60 probes)")),
+    ], None, id="3-of-60-failed-healthy-wilson-bound-1.7pct"),
+    pytest.param({}, [
+        (0, ["ok", "http_5xx"] * 30,
+         ("unhealthy", "open", 1, 0, "circuit breaker open: " + RATE_50.format(30, 60))),
+    ], None, id="30-of-60-failed-opens-breaker"),
+    pytest.param(NO_BREAKER, [
+        (0, ["ok", "http_5xx"] * 30, ("degraded", "closed", 1, 0, (
+            "error rate 50.0% (at least 37.7% at 95% confidence) >= 5.0% over 5m "
+            "(30 of 60 failed: http_5xx x30)"))),
+    ], None, id="30-of-60-failed-without-breaker-degraded-wilson-bound-under-50pct"),
+    pytest.param(NO_BREAKER, [
+        (0, spread(60, {"http_5xx": 40}), ("unhealthy", "closed", 0, 20, (
+            "error rate 66.7% (at least 54.1% at 95% confidence) >= 50.0% over 5m "
+            "(40 of 60 failed: http_5xx x40)"))),
+    ], None, id="40-of-60-failed-without-breaker-unhealthy-wilson-bound-over-50pct"),
+    pytest.param({}, [
+        (0, {"ok": 5}, ("healthy", "closed", 0, 5)),
+        (2, ("ok", no_requests_left), ("healthy", "closed", 0, 6, (
+            f"still healthy: rate_limited for 1 of 2 evaluations ({NO_REQUESTS})"))),
+        (4, None, ("rate_limited", "closed", 0, 6, NO_REQUESTS)),
+    ], None, id="ratelimit-remaining-0-rate-limited-naming-resource"),
+    pytest.param({}, [
+        (0, ["ok"] + ["http_429"] * 3, ("rate_limited", "open", 3, 0, (
+            "circuit breaker open: 3 consecutive failures (last: http_429)"))),
+        (6, None, ("rate_limited", "half_open", 3, 0)),
+    ], None, id="breaker-open-on-429s-rate-limited"),
+    pytest.param({}, [
+        (0, spread(20, {"http_429": 2, "http_5xx": 1}), ("rate_limited", "closed", 0, 7, (
+            "error rate 15.0% (at least 5.2% at 95% confidence) >= 5.0% over 5m "
+            "(3 of 20 failed: http_429 x2, http_5xx x1)"))),
+    ], None, id="429s-most-errors-of-error-rate-rule-rate-limited"),
+    pytest.param({}, [
+        (0, None, ("unknown", "closed", 0, 0, "no probe result yet")),
+        (2, "ok", ("healthy", "closed", 0, 1)),
+        (16, None, ("healthy", "closed", 0, 1)),
+        (18, None, ("unknown", "closed", 0, 1, "no probe result for 17 s (more than 3 x 5 s)")),
+        (20, "ok", ("healthy", "closed", 0, 2, "error rate 0.0% over 5m (2 probes)")),
+    ], [
+        (2, "a", "status", "unknown", "healthy", "error rate 0.0% over 5m (1 probes)"),
+        (18, "a", "status", "healthy", "unknown", "no probe result for 17 s (more than 3 x 5 s)"),
+        (20, "a", "status", "unknown", "healthy", "error rate 0.0% over 5m (2 probes)"),
+    ], id="unknown-after-3-probe-intervals-no-event-from-new-to-unknown"),
+    pytest.param({}, [
+        (0, FAIL3, ("unhealthy", "open", 3, 0)),
+        *[(t, None, ("unhealthy", "half_open", 3, 0)) for t in (30, 60, 90, 120, 150, 178)],
+        (180, None, ("unknown", "half_open", 3, 0,
+                     "no probe result for 181 s (more than 3 x 60 s)")),
+    ], None, id="breaker-not-closed-allows-3-backoff-max-without-probes"),
+]
+
+
+@pytest.mark.parametrize(("aggregator", "steps", "expected_events"), SCENARIOS)
+def test_scenario(store, aggregator: dict, steps: list, expected_events: list | None) -> None:
+    actual = run_steps(store, config(**aggregator), steps)
+    assert actual == [expected for _, _, expected in steps]
+    if expected_events is not None:
+        assert synthetic.events(store) == expected_events
+
+
+def test_discovered_targets_are_evaluated_with_their_endpoints_thresholds(store) -> None:
+    cfg = Config.model_validate({
+        "targets": [{"name": "local", "protocol": "ollama", "base_url": "http://127.0.0.1:11434",
+                     "discover": True, "thresholds": {"degraded_error_rate": 0.2}}],
+        "thresholds": {"degraded_error_rate": 0.05}})
+    synthetic.points(store, [
+        synthetic.point(instant(-10), target="local", kind="models", value=10.0),
+        *synthetic.probe_points("local/llama3.2:1b", instant(-10), spread(100, {"timeout": 10})),
+        *synthetic.probe_points("elsewhere/llama3.2:1b", instant(-10), "ok")])
+    evaluate(store, cfg, instant(0))
+    rows = store.rows("SELECT target, status, reason FROM health_snapshots FINAL ORDER BY target")
+    # 10 % errors (Wilson bound 5.5 %): healthy under the endpoint's 20 %, not the global 5 %.
+    assert rows == [
+        {"target": "local", "status": "healthy", "reason": "error rate 0.0% over 5m (10 probes)"},
+        {"target": "local/llama3.2:1b", "status": "healthy",
+         "reason": "error rate 10.0% over 5m (100 probes)"}]
+
+
+KEYS = {"health_snapshots": ("target", "evaluated_at"),
+        "health_windows": ("target", "window_seconds", "evaluated_at"),
+        "health_events": ("target", "kind", "at")}
+
+
+def test_reevaluating_an_instant_writes_identical_rows_and_one_event_per_transition(store) -> None:
+    for table in KEYS:  # keep the copies ReplacingMergeTree would merge away
+        store.execute("SYSTEM STOP MERGES {table:Identifier}", {"table": table})
+    cfg = config()
+    for offset, probes in ((0, "ok"), (2, FAIL3), (8, None)):
+        synthetic.points(store, synthetic.step_rows("a", instant(offset - 1), probes))
+        evaluate(store, cfg, instant(offset))
+        evaluate(store, cfg, instant(offset))
+    for table, key in KEYS.items():
+        copies: dict[tuple, list] = {}
+        for row in store.rows("SELECT * FROM {table:Identifier}", {"table": table}):
+            copies.setdefault(tuple(row[k] for k in key), []).append(row)
+        assert copies and all(len(c) == 2 and c[0] == c[1] for c in copies.values()), table
+    assert [e[1:5] for e in synthetic.events(store)] == [
+        ("a", "status", "new", "healthy"), ("a", "breaker", "closed", "open"),
+        ("a", "status", "healthy", "unhealthy"), ("a", "breaker", "open", "half_open")]
+
+
+def test_backfill_in_order_after_a_gap_equals_live_evaluation(store) -> None:
+    """Live: each instant evaluated once its rows are stored. Backfill: every row stored first
+    (same inserted_at), then all instants evaluated in order: the same snapshots, windows and
+    events. (The 1 h window is left out: it reads the minute rollup by point time, not as of
+    the instant; see test_long_window_rerun_later_ignores_points_after_the_instant.)"""
+    cfg = config()
+    late = synthetic.point(instant(-20), inserted_at=instant(11), target="a", outcome="timeout")
+    steps = [(0, {"ok": 5}), (2, FAIL3), (8, None), (10, "ok"), (12, lambda _: [late]),
+             (14, "http_429"), (16, None)]
+    for offset, probes in steps:
+        synthetic.points(store, synthetic.step_rows("a", instant(offset - 1), probes))
+        evaluate(store, cfg, instant(offset))
+
+    def outputs() -> dict:
+        return {table: store.rows("SELECT * FROM {table:Identifier} FINAL ORDER BY ALL",
+                                  {"table": table}) for table in KEYS}
+
+    live = outputs()
+    for table in KEYS:
+        store.execute("TRUNCATE TABLE {table:Identifier}", {"table": table})
+    for offset, _ in steps:
+        evaluate(store, cfg, instant(offset))
+    backfilled = outputs()
+    for result in (live, backfilled):
+        result["health_windows"] = [w for w in result["health_windows"]
+                                    if w["window_seconds"] != 3600]
+    assert backfilled == live
+    reopened = HALF_OPEN_FAILED.format("timeout")  # the late point, counted once stored
+    assert [(s["status"], s["breaker"], s["reason"]) for s in live["health_snapshots"][2:]] == [
+        ("unhealthy", "half_open", f"circuit breaker half_open: {COOLDOWN}{OPEN_3}"),
+        ("unhealthy", "half_open", f"circuit breaker half_open: {COOLDOWN}{OPEN_3}"),
+        ("unhealthy", "open", f"circuit breaker open: {reopened}"),
+        ("unhealthy", "open", ("still unhealthy: rate_limited for 1 of 2 evaluations "
+                               f"(circuit breaker open: {reopened})")),
+        ("rate_limited", "open", f"circuit breaker open: {reopened}")]

@@ -1,0 +1,276 @@
+"""Health model inputs and outputs: windows (delta, cumulative, late points), passive traffic,
+pools, SLO and the views (evaluate_windows.sql, evaluate_snapshots.sql, evaluate_pools.sql,
+evaluate_slo.sql, migrations 0028-0030). Rows go straight into health_points with the instant
+they were stored; T0 = 2026-11-22 12:00:00 UTC, offsets in seconds (synthetic.instant)."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.evaluate import evaluate
+from llmhealth.config.model import Config
+from tests.embedded import synthetic
+from tests.embedded.synthetic import T0, instant, passive_points, point, probe_points, run_steps
+
+pytestmark = pytest.mark.embedded
+
+FAIL3 = ["http_5xx"] * 3
+WINDOWS = """
+SELECT window_seconds, requests, errors, errors_by_type, passive_requests, passive_errors
+FROM health_windows FINAL WHERE target = 'a' AND evaluated_at = {at:DateTime64(3, 'UTC')}
+ORDER BY window_seconds
+"""
+SNAPSHOT = """
+SELECT status, breaker, requests, errors, passive_requests, passive_errors, reason
+FROM health_snapshots FINAL WHERE target = 'a' AND evaluated_at = {at:DateTime64(3, 'UTC')}
+"""
+
+
+def config(pool: str | None = None) -> Config:
+    return Config.model_validate({"targets": [
+        {"name": name, "base_url": "http://x/v1", "model": "m", "pool": pool}
+        for name in ("a", "b")]})
+
+
+def windows(store, offset: float) -> dict[int, tuple]:
+    rows = store.rows(WINDOWS, {"at": instant(offset)})
+    return {r.pop("window_seconds"): tuple(r.values()) for r in rows}
+
+
+def test_windows_count_probe_results_of_configured_targets(store) -> None:
+    synthetic.points(store, [
+        *probe_points("a", instant(-1800), {"ok": 5, "timeout": 1}),
+        *probe_points("a", instant(-200), {"ok": 4, "http_5xx": 2}),
+        *probe_points("a", instant(-10), {"ok": 3, "http_429": 1}),
+        *probe_points("elsewhere", instant(-10), {"http_5xx": 9}),
+        synthetic.latency_point("a", instant(-10), {0.5: 9, 2.0: 1}),
+        synthetic.latency_point("a", instant(-10), {9.0: 5}, kind="stream"),  # stream durations
+        synthetic.latency_point("a", instant(-10), {9.0: 5}, outcome="timeout")])  # failed probes
+    evaluate(store, config(), instant(0))
+    assert windows(store, 0) == {
+        60: (4, 1, {"http_429": 1}, 0, 0),
+        300: (10, 3, {"http_429": 1, "http_5xx": 2}, 0, 0),
+        3600: (16, 4, {"http_429": 1, "http_5xx": 2, "timeout": 1}, 0, 0)}
+    quantiles = store.rows("SELECT latency_p50_s, latency_p99_s FROM health_windows FINAL "
+                           "WHERE target = 'a' ORDER BY window_seconds")
+
+    def midpoint(seconds: float) -> float:  # what a bucket stands for: within 1.1 % of `seconds`
+        return 2 ** ((synthetic.bucket(seconds) + 0.5) / 32)
+
+    assert quantiles == 3 * [{"latency_p50_s": pytest.approx(midpoint(0.5)),
+                              "latency_p99_s": pytest.approx(midpoint(2.0))}]
+
+
+def test_late_delta_point_counts_once_stored_and_lands_in_its_minute(store) -> None:
+    synthetic.points(store, [
+        *probe_points("a", instant(-10), {"ok": 3}),
+        point(instant(-100), inserted_at=instant(3), target="a", outcome="http_5xx", value=2.0)])
+    evaluate(store, config(), instant(0))
+    evaluate(store, config(), instant(4))
+    assert {w: c[:3] for w, c in windows(store, 0).items() if w < 3600} == {
+        60: (3, 0, {}), 300: (3, 0, {})}
+    late = (5, 2, {"http_5xx": 2})
+    assert {w: c[:3] for w, c in windows(store, 4).items()} == {60: late, 300: late, 3600: late}
+    minutes = store.rows("SELECT toString(bucket) AS minute, sum(requests) AS n, "
+                         "sumMap(errors) AS e FROM health_minutes GROUP BY bucket ORDER BY bucket")
+    assert minutes == [{"minute": "2026-11-22 11:58:00", "n": 2, "e": {"http_5xx": 2}},
+                       {"minute": "2026-11-22 11:59:00", "n": 3, "e": {}}]
+
+
+def test_long_window_rerun_later_ignores_points_after_the_instant(store) -> None:
+    synthetic.points(store, probe_points("a", instant(-1), {"ok": 5}))
+    evaluate(store, config(), instant(0))
+    first = windows(store, 0)[3600]
+    synthetic.points(store, probe_points("a", instant(1), {"http_5xx": 1}))
+    evaluate(store, config(), instant(0))
+    assert first == (5, 0, {}, 0, 0)
+    assert store.rows("SELECT DISTINCT requests FROM health_windows WHERE window_seconds = 3600 "
+                      "AND evaluated_at = {at:DateTime64(3, 'UTC')}", {"at": instant(0)}) == [
+        {"requests": 5}]
+
+
+def cumulative(series: int, offset: float, value: float, start: float, model: str = "m",
+               outcome: str = "ok") -> dict:
+    """A cumulative passive request count of `series` at T0 + offset, started at T0 + start."""
+    return passive_points(instant(offset), model, {outcome: value}, temporality=2,
+                          series=series, start=instant(start))[0]
+
+
+OLD = -5000  # a series start before the lookback (10 min before the 5 min window)
+SERIES_1 = [(-250, 1000), (-200, 1010), (-100, 1030), (-50, 1040), (-30, 1070)]
+
+CUMULATIVE = [
+    pytest.param([cumulative(1, t, v, OLD) for t, v in SERIES_1]
+                 + [cumulative(2, t, v, OLD, outcome="500") for t, v in ((-250, 10), (-30, 14))],
+                 {60: (44, 4), 300: (74, 4)}, id="increases-counted-first-point-of-old-series-0"),
+    pytest.param([cumulative(1, t, v, OLD) for t, v in SERIES_1 if t != -100],
+                 {60: (60, 0), 300: (70, 0)}, id="lost-export-next-point-carries-whole-increase"),
+    pytest.param([cumulative(1, t, v, OLD) for t, v in SERIES_1 if t != -50],
+                 {60: (40, 0), 300: (70, 0)}, id="lost-export-inside-60s-loses-nothing"),
+    pytest.param([cumulative(1, -250, 1000, OLD), cumulative(1, -200, 1010, OLD),
+                  cumulative(1, -40, 5, -45), cumulative(1, -30, 8, -45)],
+                 {60: (8, 0), 300: (18, 0)}, id="reset-by-new-start-counts-new-value"),
+    pytest.param([cumulative(1, -250, 1000, OLD), cumulative(1, -200, 1010, OLD),
+                  cumulative(1, -40, 5, OLD), cumulative(1, -30, 8, OLD)],
+                 {60: (8, 0), 300: (18, 0)}, id="reset-by-lower-value-counts-new-value"),
+    pytest.param([cumulative(2, -250, 7, -260), cumulative(2, -30, 9, -260)],
+                 {60: (2, 0), 300: (9, 0)}, id="first-point-of-series-started-in-lookback-counts"),
+    pytest.param([cumulative(3, -30, 500, -850)], {60: (500, 0), 300: (500, 0)},
+                 id="series-started-in-lookback-before-window-counts"),
+    pytest.param([cumulative(1, t, v, OLD, model="other") for t, v in SERIES_1],
+                 {}, id="other-model-not-counted"),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), CUMULATIVE)
+def test_cumulative_passive_requests(store, rows: list[dict], expected: dict) -> None:
+    synthetic.points(store, rows)
+    evaluate(store, config(), instant(0))
+    assert {w: c[3:] for w, c in windows(store, 0).items()} == expected
+
+
+PASSIVE = [
+    pytest.param([*passive_points(instant(-10), "m", {"ok": 50}),
+                  *passive_points(instant(-10), "other", {"500": 100}),
+                  *passive_points(instant(-10), "m", {"500": 100}, provider="anthropic")],
+                 ("healthy", "closed", 70, 0, 50, 0),
+                 "error rate 0.0% over 5m (20 probes, 50 app requests)",
+                 id="matching-provider-and-model-counted-others-not"),
+    pytest.param(passive_points(instant(-10), "m", {"ok": 85, "500": 15}),
+                 ("degraded", "closed", 120, 15, 100, 15), None,  # see test_reason_of_app_errors
+                 id="app-errors-degrade-target-with-healthy-probes"),
+    pytest.param(passive_points(instant(-10), "m", {"ok": 20, "500": 60}),
+                 ("unhealthy", "open", 100, 60, 80, 60),
+                 "circuit breaker open: error rate 60.0% >= 50.0% over 5m (60 of 100 failed)",
+                 id="app-errors-open-breaker-of-target-with-healthy-probes"),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected", "reason"), PASSIVE)
+def test_passive_requests(store, rows: list[dict], expected: tuple, reason: str | None) -> None:
+    synthetic.points(store, [*probe_points("a", instant(-10), {"ok": 20}), *rows])
+    evaluate(store, config(), instant(0))
+    [row] = store.rows(SNAPSHOT, {"at": instant(0)})
+    assert tuple(row.values())[:6] == expected
+    assert reason is None or row["reason"] == reason
+    assert {w: c[3:] for w, c in windows(store, 0).items() if w < 3600} == {
+        60: expected[4:], 300: expected[4:]}
+
+
+def test_reason_of_app_errors_names_them(store) -> None:
+    synthetic.points(store, [*probe_points("a", instant(-10), {"ok": 20}),
+                             *passive_points(instant(-10), "m", {"ok": 85, "500": 15})])
+    evaluate(store, config(), instant(0))
+    [row] = store.rows(SNAPSHOT, {"at": instant(0)})
+    assert row["reason"].startswith("error rate 12.5% (at least 7.7% at 95% confidence) >= 5.0% "
+                                    "over 5m (15 of 120 failed: ")
+    assert not row["reason"].endswith("failed: )")
+
+
+def test_app_errors_before_breaker_closed_do_not_reopen_it(store) -> None:
+    synthetic.points(store, passive_points(instant(-1), "m", {"500": 30}))
+    actual = run_steps(store, config(), [
+        (0, FAIL3, ("unhealthy", "open")), (6, None, ("unhealthy", "half_open")),
+        (8, "ok", ("unhealthy", "half_open")), (10, "ok", ("healthy", "closed")),
+        (12, "ok", ("healthy", "closed", 0, 3))])
+    assert actual == [("unhealthy", "open"), ("unhealthy", "half_open"),
+                      ("unhealthy", "half_open"), ("healthy", "closed"),
+                      ("healthy", "closed", 0, 3)]
+
+
+def ratelimited(target: str):
+    return [*probe_points(target, instant(-10), "ok"),
+            synthetic.ratelimit_point(target, instant(-10), "tokens", 0)]
+
+
+POOLS = [
+    pytest.param(probe_points("a", instant(-10), "ok") + probe_points("b", instant(-10), "ok"),
+                 ("healthy", "all 2 members healthy", 2, 0), id="all-healthy"),
+    pytest.param(probe_points("a", instant(-10), FAIL3) + probe_points("b", instant(-10), "ok"),
+                 ("degraded", "1 of 2 members healthy; a unhealthy", 4, 3),
+                 id="one-unhealthy-degraded"),
+    pytest.param(probe_points("a", instant(-10), ["ok"])
+                 + [synthetic.latency_point("a", instant(-10), {9.0: 1})]
+                 + probe_points("b", instant(-10), FAIL3),
+                 ("degraded", "0 of 2 members healthy; a degraded, b unhealthy", 4, 3),
+                 id="none-healthy-one-degraded-degraded"),
+    pytest.param(probe_points("a", instant(-10), FAIL3) + probe_points("b", instant(-10), FAIL3),
+                 ("unhealthy", "0 of 2 members healthy; a unhealthy, b unhealthy", 6, 6),
+                 id="all-unhealthy"),
+    pytest.param([], ("unknown", "0 of 2 members healthy; a unknown, b unknown", 0, 0),
+                 id="all-unknown"),
+    pytest.param(ratelimited("a"),
+                 ("rate_limited", "0 of 2 members healthy; a rate_limited, b unknown", 1, 0),
+                 id="rate-limited-and-unknown-rate-limited"),
+    pytest.param(ratelimited("a") + probe_points("b", instant(-10), FAIL3),
+                 ("unhealthy", "0 of 2 members healthy; a rate_limited, b unhealthy", 4, 3),
+                 id="rate-limited-and-unhealthy-unhealthy"),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), POOLS)
+def test_pool_status(store, rows: list[dict], expected: tuple) -> None:
+    synthetic.points(store, rows)
+    evaluate(store, config(pool="p"), instant(0))
+    [row] = store.rows("SELECT status, reason, requests, errors FROM health_snapshots FINAL "
+                       "WHERE target = 'p' AND kind = 'pool'")
+    assert tuple(row.values()) == expected
+
+
+def test_slo_from_rollups_at_first_instant_of_minute(store) -> None:
+    rows = []
+    for minute in range(50, 58):  # 8 minutes with an ok in the last hour, 2 with failures only
+        rows += probe_points("a", T0.replace(hour=11, minute=minute, second=30), {"ok": 10})
+    for minute in (58, 59):
+        rows += probe_points("a", T0.replace(hour=11, minute=minute, second=30), {"http_5xx": 5})
+    rows += probe_points("a", T0.replace(hour=9, minute=10), {"ok": 20})  # earlier today
+    rows += probe_points("a", T0.replace(day=21, hour=10), {"timeout": 1})  # yesterday, > 24 h ago
+    rows += probe_points("a", T0.replace(day=1), {"ok": 1})  # 21 days ago
+    rows += probe_points("a", T0.replace(month=10, day=1), {"ok": 1})  # older than 30 days
+    synthetic.points(store, rows)
+    evaluate(store, config(), instant(0))
+    evaluate(store, config(), instant(2))  # not a minute's first instant: no SLO row
+    [slo] = store.rows("SELECT * EXCEPT (target, evaluated_at) FROM health_slo WHERE target = 'a'")
+    assert slo == pytest.approx({
+        "slo": 0.995,
+        "availability_1h": 8 / 10, "availability_24h": 9 / 11, "availability_7d": 9 / 12,
+        "availability_30d": 10 / 13,
+        "reachability_1h": 80 / 90, "reachability_24h": 100 / 110, "reachability_7d": 100 / 111,
+        "reachability_30d": 101 / 112,
+        "burn_rate_5m": (1 - 30 / 40) / 0.005, "burn_rate_30m": (1 - 80 / 90) / 0.005,
+        "burn_rate_1h": (1 - 80 / 90) / 0.005, "burn_rate_6h": (1 - 100 / 110) / 0.005,
+        "burn_rate_3d": (1 - 100 / 111) / 0.005, "burn_page": True, "burn_ticket": True})
+
+
+def test_views_latest_timeline_incidents(store) -> None:
+    # The views filter and measure with now64(): instants of the last minutes.
+    base = datetime.fromtimestamp(math.floor(time.time() / 60) * 60 - 120, UTC)
+    b_fails = (lambda t: probe_points("b", t, FAIL3), "ok")
+    run_steps(store, config(pool="p"), [
+        (0, (lambda t: probe_points("b", t, "ok"), "ok"), ()), (2, b_fails, ()), (4, None, ()),
+        (4, None, ())], base=base)
+
+    def select(sql: str) -> list[tuple]:
+        return [tuple(r.values()) for r in store.rows(sql, {"base": base})]
+
+    def offset(column: str) -> str:
+        return f"dateDiff('millisecond', {{base:DateTime64(3, 'UTC')}}, {column}) / 1000"
+
+    assert select(f"SELECT target, {offset('evaluated_at')}, status FROM health_latest "
+                  "ORDER BY target") == [
+        ("a", 4, "healthy"), ("b", 4, "unhealthy"), ("p", 4, "degraded")]
+    assert select(f"SELECT target, status, {offset('since')} AS s, if(until IS NULL, NULL, "
+                  f"{offset('until')}), if(until IS NULL, NULL, duration_s) FROM health_timeline "
+                  "ORDER BY target, s") == [
+        ("a", "healthy", 0, None, None),
+        ("b", "healthy", 0, 2, 2), ("b", "unhealthy", 2, None, None),
+        ("p", "healthy", 0, 2, 2), ("p", "degraded", 2, None, None)]
+    assert select(f"SELECT target, kind, status, {offset('since')}, reason, breaker, "
+                  "consecutive_failures FROM health_incidents ORDER BY target") == [
+        ("b", "target", "unhealthy", 2,
+         "circuit breaker open: 3 consecutive failures (last: http_5xx)", "open", 3),
+        ("p", "pool", "degraded", 2, "1 of 2 members healthy; b unhealthy", "", 0)]
