@@ -9,8 +9,9 @@
 --   breaker closed (`rules_from`), so the failures of an outage do not hold a recovered target
 --   down. Probe results, plus the passive requests of the same provider and model over the
 --   longest of health_windows' windows that fits in the rule window (none in its first minute).
--- Error-rate rules compare the lower bound of the 95 % Wilson interval (`error_rate_lower`), so a
---   few errors among few requests do not trip them; the reason shows both.
+-- Error-rate rules need at least {min_requests} requests in the rule window and compare the lower
+--   bound of the 95 % Wilson interval (`error_rate_lower`), so a few errors among few requests do
+--   not trip them; the reason shows both.
 -- Breaker ({failures}/{successes}/{breaker_error_rate}/{min_requests}/{cooldown_s}):
 --   closed    -> open       on {failures} consecutive failures, or error rate >= {breaker_error_rate}
 --                           with at least {min_requests} requests in the rule window
@@ -226,9 +227,9 @@ judged AS (
                        ('unhealthy', printf('circuit breaker %s: %s', breaker, breaker_reason)),
                    breaker_changed,
                        ('healthy', printf('circuit breaker closed: %s', breaker_reason)),
-                   rule_requests > 0 AND rule_lower >= unhealthy_rate,
+                   rule_requests >= {min_requests:UInt32} AND rule_lower >= unhealthy_rate,
                        (if(errors_429 * 2 > rule_errors, 'rate_limited', 'unhealthy'), error_text),
-                   rule_requests > 0 AND rule_lower >= degraded_rate,
+                   rule_requests >= {min_requests:UInt32} AND rule_lower >= degraded_rate,
                        (if(errors_429 * 2 > rule_errors, 'rate_limited', 'degraded'), error_text),
                    latency_p99_s > latency_max,
                        ('degraded', printf('latency p99 %.2f s > %.2f s over %s', latency_p99_s, latency_max,
