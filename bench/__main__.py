@@ -1,12 +1,24 @@
-"""`make bench`: run the benchmarks in one process and write BENCHMARKS.md."""
+"""`make bench`: run the benchmarks in one process and write BENCHMARKS.md.
+
+`python -m bench` runs all of them (about 80 minutes, 60 of them the false-alarm soak);
+`--only detection,aggregation` runs some and replaces only their sections in BENCHMARKS.md;
+`--short` shortens every one (for trying the benchmarks out, not for the record);
+`--soak-minutes` sets the soak's length. Every child process runs on ephemeral ports with its
+data in a temporary directory and is stopped (its whole process tree) when its benchmark ends.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import shlex
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +27,18 @@ import psutil
 
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from bench import aggregation, ingest, prober
+from bench import aggregation, detection, ingest, prober, soak
 from llmhealth.config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+BENCHES = ("ingest", "aggregation", "prober", "detection", "soak")
+HEADINGS = {  # the heading each benchmark's section starts with (older titles it replaces)
+    "ingest": ("## Ingest",),
+    "aggregation": ("## Evaluation cycle time", "## One aggregation cycle"),
+    "prober": ("## One prober process",),
+    "detection": ("## End-to-end detection",),
+    "soak": ("## False alarms",),
+}
 
 
 def _fresh(engine_dir: Path) -> EmbeddedStore:
@@ -34,51 +54,153 @@ def _machine() -> str:
             f"chDB {chdb.__version__} (engine {chdb.engine_version})")
 
 
-def main() -> None:
+def _code() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "aggregator", "clickhouse", "prober",
+                                "llmhealth", "simulator"], cwd=root, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"{head}" + (" with uncommitted changes" if dirty else "")
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(BENCHES),
+                        help=f"comma-separated benchmarks to run (default: all of {', '.join(BENCHES)})")
+    parser.add_argument("--short", action="store_true",
+                        help="shorter runs of everything: fewer targets and samples, a 3-minute soak")
+    parser.add_argument("--soak-minutes", type=float, default=None,
+                        help="length of the false-alarm soak (default 60, 3 with --short)")
+    parser.add_argument("--out", type=Path, default=OUT, help="the Markdown file to write (default BENCHMARKS.md)")
+    args = parser.parse_args(argv)
+    args.only = [b.strip() for b in args.only.split(",") if b.strip()]
+    unknown = [b for b in args.only if b not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)} (choose from {', '.join(BENCHES)})")
+    if args.soak_minutes is None:
+        args.soak_minutes = 3.0 if args.short else 60.0
+    return args
+
+
+def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
+    """Run the chosen benchmarks; their sections by benchmark name."""
+    short = args.short
+    engine = tmp / "chdb"
+    sections: dict[str, list[str]] = {}
+
+    def step(name: str, text: str, body: Callable[[], list[str]]) -> None:
+        if name in args.only:
+            started = time.monotonic()
+            print(f"{text} (load {_load()}) …", flush=True)
+            sections[name] = body()
+            print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+
+    step("ingest", "ingest: rotel -> embedded endpoint",
+         lambda: _ingest_section(ingest.measure(_fresh(engine), tmp, seconds=10.0 if short else 20.0)))
+
+    def cycle_time() -> list[str]:
+        sizes = (1, 100, 1_000) if short else (1, 100, 1_000, 10_000)
+        results = []
+        for targets in sizes:
+            store = aggregation.fresh_store(engine, f"cycle_{targets}_{uuid.uuid4().hex[:6]}")
+            results += aggregation.measure(store, targets)
+            store.execute_in_default("DROP DATABASE {db:Identifier}", {"db": store.database})
+        store = aggregation.fresh_store(engine, f"history_{uuid.uuid4().hex[:6]}")
+        history = aggregation.measure_history(store, targets=1_000, hours=1.0 if short else 3.0)
+        store.execute_in_default("DROP DATABASE {db:Identifier}", {"db": store.database})
+        return aggregation.section(results, history)
+
+    step("aggregation", "evaluation cycle time: 100, 1,000" + ("" if short else ", 10,000") + " targets", cycle_time)
+
+    def probers() -> list[str]:
+        runs = [prober.measure(tmp, probes=kinds, seconds=20.0 if short else 60.0)
+                for kinds in (("completion",), ("completion", "stream"))]
+        return _prober_section(runs)
+
+    step("prober", "prober: 1,000 targets every 5 s", probers)
+    step("detection", "end-to-end detection: 20 targets per failure mode through `llmhealth run`",
+         lambda: detection.section(detection.measure(
+             tmp / "detection", per_mode=5 if short else 20, warmup=10.0 if short else 30.0,
+             long_outage=60.0 if short else 120.0)))
+    step("soak", f"false alarms: 20 targets with 1 % errors for {args.soak_minutes:g} min",
+         lambda: soak.section(soak.measure(tmp / "soak", targets=20, minutes=args.soak_minutes), 60.0))
+    return sections
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _args(argv)
+    load_before = _load()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = Path(tmp) / "chdb"
-        print("ingest: rotel -> embedded endpoint (20 s) …", flush=True)
-        ing = ingest.measure(_fresh(engine), Path(tmp))
-        cycles = []
-        for targets in (10, 100, 1000):
-            print(f"aggregation cycle: {targets} targets …", flush=True)
-            cycles.append(aggregation.measure(_fresh(engine), targets))
-        probers = []
-        for kinds in (("completion",), ("completion", "stream")):
-            print(f"prober: 1,000 targets every 5 s, kinds {', '.join(kinds)} (70 s) …", flush=True)
-            probers.append(prober.measure(Path(tmp), probes=kinds))
-    small = cycles[0]["median_ms"]
-    lines = [
-        "# Benchmarks", "",
-        f"Command: `{shlex.join(['make', 'bench'])}` (runs `{shlex.join([Path(sys.executable).name, '-m', 'bench'])}`)  ",
-        f"Machine: {_machine()}  ",
-        (f"Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. All numbers below come from this one run; "
-        "the machine is shared and noisy, so read ratios and scaling rather than absolutes."), "",
+        sections = run(args, Path(tmp))
+    full = set(args.only) == set(BENCHES) and not args.short and args.soak_minutes >= 60
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if full:
+        run_line = (f"Run: {now}, load average {load_before} at the start and {_load()} at the end. All numbers "
+                    "below come from this one run; the machine is shared and noisy, so read ratios and "
+                    "scaling rather than absolutes.")
+    else:
+        run_line = (f"Run: {now} (`{command}`, load average {load_before} at the start and {_load()} at the end): "
+                    f"{', '.join(sections)}; any other section is kept from an earlier run. The machine is "
+                    "shared and noisy, so read ratios and scaling rather than absolutes.")
+    header = ["# Benchmarks", "",
+              ("Command: `make bench` (runs `python -m bench`; `python -m bench --help` for single benchmarks "
+              "and shorter runs)  "),
+              f"Machine: {_machine()}  ", run_line]
+    kept = {} if full else _existing_sections(args.out)
+    header.insert(4, f"Code: {_code()}  ")
+    lines = header
+    for name in BENCHES:
+        body = sections.get(name) or kept.get(name)
+        if body:
+            lines += ["", *body]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(args.out.read_text())
+
+
+def _existing_sections(path: Path) -> dict[str, list[str]]:
+    """The sections of an existing BENCHMARKS.md by benchmark name (by their headings)."""
+    if not path.exists():
+        return {}
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            name = next((n for n, heads in HEADINGS.items() if line.startswith(heads)), None)
+            current = found.setdefault(name, []) if name else None
+        if current is not None:
+            current.append(line)
+    for body in found.values():
+        while body and not body[-1].strip():
+            body.pop()
+    return found
+
+
+def _ingest_section(ing: dict) -> list[str]:
+    return [
         "## Ingest: rows/s from rotel into the embedded store (RowBinary over HTTP)", "",
         (f"A load process exports {ing['series']:,} counter series every second over OTLP/gRPC to rotel, which "
-        "inserts them with `INSERT … FORMAT RowBinary` into the embedded endpoint (chDB streaming insert)."), "",
+         "inserts them with `INSERT … FORMAT RowBinary` into the embedded endpoint (chDB streaming insert)."), "",
         "| rows/s ingested | CPU of the store process (cores) | share in endpoint (HTTP, event loop) | share in chDB |",
         "|---:|---:|---:|---:|",
         f"| {ing['rows_per_s']:,.0f} | {ing['process_cpu_cores']:.2f} | {ing['endpoint_share']:.1%} | {ing['chdb_share']:.1%} |",
         "", ("The offered load is bounded by the load generator (Python OTel SDK) and rotel sharing the same "
-        "2 cores; the endpoint share shows how little of the store process the HTTP layer costs."), "",
-        "## One aggregation cycle (evaluate_snapshots.sql + record_events.sql)", "",
-        ("5 minutes of data per target as the prober writes it (an export every 2 s: outcomes counter, "
-        "latency and TTFT exponential histograms). Median of 7 cycles."), "",
-        "| targets | raw rows in window | median ms | max ms | × the 10-target time |",
-        "|---:|---:|---:|---:|---:|",
+             "2 cores; the endpoint share shows how little of the store process the HTTP layer costs."),
     ]
-    for c in cycles:
-        lines.append(f"| {c['targets']:,} | {c['raw_rows']:,} | {c['median_ms']:.1f} | {c['max_ms']:.1f} | "
-                     f"{c['median_ms'] / small:.1f} |")
-    lines += _prober_section(probers)
-    OUT.write_text("\n".join(lines) + "\n")
-    print(OUT.read_text())
 
 
 def _prober_section(runs: list[dict]) -> list[str]:
     lines = [
-        "", "## One prober process: 1,000 targets every 5 s against the simulator", "",
+        "## One prober process: 1,000 targets every 5 s against the simulator", "",
         ("`llmhealth probe` and `llmhealth simulate` run as separate processes; the prober exports to an "
          "in-process OTLP receiver (`bench/otlp_sink.py`). Jitter is the prober's own "
          "`llmhealth.prober.schedule_delay`: how late each probe started against its planned instant. "

@@ -1,0 +1,32 @@
+"""No false alarms: 20 healthy targets with 1 % random HTTP 500s through `llmhealth run` for
+2.5 minutes change status no more than once each (their start, `new` or `unknown` →
+`healthy`).
+
+The shortened form of the soak benchmark (`bench/soak.py`; `make bench` runs it for an hour).
+Over 2.5 min the 20 targets run about 1,200 probes, so about 12 of them fail. A false alarm
+needs the breaker's 3 failures in a row (about 1e-4 per failure), or, for the error-rate
+rules, at least `breaker.min_requests` (10) requests and a 95 % lower bound of the error rate
+at 5 %: with 10 requests that is 3 failures among them (about 1e-4), with 60 it is 9
+(about 1e-7). Both are negligible here, so any status change is a defect this test names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import soak
+
+pytestmark = pytest.mark.embedded
+
+TARGETS = 20
+MINUTES = 2.5
+
+
+def test_one_percent_errors_raise_no_status_change(tmp_path: Path) -> None:
+    result = soak.measure(tmp_path, targets=TARGETS, minutes=MINUTES, log=lambda _line: None)
+    assert result["started"] == TARGETS, result
+    assert result["probes"] > TARGETS * MINUTES * 60 / 5, result  # every target was probed throughout
+    changes = [soak.describe(c) for c in result["status_changes"]]
+    assert changes == [], "\n".join(changes)
