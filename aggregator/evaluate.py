@@ -62,6 +62,7 @@ def target_set(config: Config, targets: list[tuple[str, Target]]) -> dict:
         "unhealthy_error_rate": [th.unhealthy_error_rate for th in thresholds],
         "latency_p99_max": [th.latency_p99 for th in thresholds],
         "ttft_p99_max": [th.ttft_p99 for th in thresholds],
+        "min_requests": [th.min_requests for th in thresholds],
         "pools": [t.pool or "" for _, t in targets],
     }
     digest = hashlib.blake2b(json.dumps(rows, sort_keys=True).encode(), digest_size=8).digest()
@@ -108,7 +109,7 @@ def snapshot_params(config: Config, at: datetime, version: int) -> dict:
         "failures": agg.breaker.failures,
         "successes": agg.breaker.successes,
         "breaker_error_rate": agg.breaker.error_rate,
-        "min_requests": agg.breaker.min_requests,
+        "breaker_min_requests": agg.breaker.min_requests,
         "cooldown_s": agg.breaker.cooldown,
         "hysteresis": agg.hysteresis,
         "stale_intervals": agg.stale_intervals,

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS health_targets
     unhealthy_rate Float64,
     latency_max Float64,
     ttft_max Float64,
+    min_requests UInt32,
     pool LowCardinality(String),
     written_at DateTime64(3, 'UTC') DEFAULT now64(3)
 )

@@ -9,12 +9,12 @@
 --   breaker closed (`rules_from`), so the failures of an outage do not hold a recovered target
 --   down. Probe results, plus the passive requests of the same provider and model over the
 --   longest of health_windows' windows that fits in the rule window (none in its first minute).
--- Error-rate rules need at least {min_requests} requests in the rule window and compare the lower
---   bound of the 95 % Wilson interval (`error_rate_lower`), so a few errors among few requests do
---   not trip them; the reason shows both.
--- Breaker ({failures}/{successes}/{breaker_error_rate}/{min_requests}/{cooldown_s}):
+-- Error-rate rules need at least the target's thresholds.min_requests (`min_requests`) in the
+--   rule window and compare the lower bound of the 95 % Wilson interval (`error_rate_lower`), so
+--   a few errors among few requests do not trip them; the reason shows both.
+-- Breaker ({failures}/{successes}/{breaker_error_rate}/{breaker_min_requests}/{cooldown_s}):
 --   closed    -> open       on {failures} consecutive failures, or error rate >= {breaker_error_rate}
---                           with at least {min_requests} requests in the rule window
+--                           with at least {breaker_min_requests} requests in the rule window
 --   open      -> half_open  {cooldown_s} after opening
 --   half_open -> open       on any failure;  half_open -> closed on {successes} consecutive successes
 -- Candidate status, first rule that holds:
@@ -32,7 +32,7 @@
 INSERT INTO health_snapshots
 WITH
 configured AS (
-    SELECT target, probe_interval, degraded_rate, unhealthy_rate, latency_max, ttft_max, pool
+    SELECT target, probe_interval, degraded_rate, unhealthy_rate, latency_max, ttft_max, min_requests, pool
     FROM health_targets
     WHERE version = {version:UInt64}
     LIMIT 1 BY target
@@ -135,6 +135,7 @@ window_stats AS (
 stepped AS (
     SELECT s.target AS target, s.probe_interval AS probe_interval, s.degraded_rate AS degraded_rate,
            s.unhealthy_rate AS unhealthy_rate, s.latency_max AS latency_max, s.ttft_max AS ttft_max,
+           s.min_requests AS min_requests,
            s.pool AS pool, s.has_previous AS has_previous, s.prev_status AS prev_status,
            s.prev_status_since AS prev_status_since, s.prev_candidate AS prev_candidate,
            s.prev_candidate_count AS prev_candidate_count, s.prev_breaker AS prev_breaker,
@@ -181,7 +182,7 @@ broken AS (
                           / (1 + 3.8416 / rule_requests)), 0) AS rule_lower,
            multiIf(prev_breaker = 'closed' AND failures >= {failures:UInt32},
                        ('open', printf('%d consecutive failures (last: %s)', failures, last_failure)),
-                   prev_breaker = 'closed' AND rule_requests >= {min_requests:UInt32}
+                   prev_breaker = 'closed' AND rule_requests >= {breaker_min_requests:UInt32}
                        AND rule_rate >= {breaker_error_rate:Float64},
                        ('open', printf('error rate %.1f%% >= %.1f%% %s (%d of %d failed)', 100 * rule_rate,
                                        100 * {breaker_error_rate:Float64}, rules_text,
@@ -227,9 +228,9 @@ judged AS (
                        ('unhealthy', printf('circuit breaker %s: %s', breaker, breaker_reason)),
                    breaker_changed,
                        ('healthy', printf('circuit breaker closed: %s', breaker_reason)),
-                   rule_requests >= {min_requests:UInt32} AND rule_lower >= unhealthy_rate,
+                   rule_requests >= min_requests AND rule_lower >= unhealthy_rate,
                        (if(errors_429 * 2 > rule_errors, 'rate_limited', 'unhealthy'), error_text),
-                   rule_requests >= {min_requests:UInt32} AND rule_lower >= degraded_rate,
+                   rule_requests >= min_requests AND rule_lower >= degraded_rate,
                        (if(errors_429 * 2 > rule_errors, 'rate_limited', 'degraded'), error_text),
                    latency_p99_s > latency_max,
                        ('degraded', printf('latency p99 %.2f s > %.2f s over %s', latency_p99_s, latency_max,

@@ -46,12 +46,14 @@ TOKENLESS_KINDS = frozenset({"models", "http"})
 
 class Thresholds(Strict):
     """Status rules. A target is unhealthy at or above `unhealthy_error_rate`, degraded at or
-    above `degraded_error_rate` or when a latency p99 is above its limit, otherwise healthy."""
+    above `degraded_error_rate` (error-rate rules from `min_requests` requests on) or when a
+    latency p99 is above its limit, otherwise healthy."""
 
     degraded_error_rate: Ratio = 0.05
     unhealthy_error_rate: Ratio = 0.5
     latency_p99: Seconds = 5.0
     ttft_p99: Seconds = 2.0
+    min_requests: Annotated[int, Field(ge=1)] = 30
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -70,6 +72,7 @@ class ThresholdOverrides(Strict):
     unhealthy_error_rate: Ratio | None = None
     latency_p99: Seconds | None = None
     ttft_p99: Seconds | None = None
+    min_requests: Annotated[int, Field(ge=1)] | None = None
 
 
 class HttpCheck(Strict):

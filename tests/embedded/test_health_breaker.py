@@ -22,10 +22,12 @@ FAIL3 = ["http_5xx"] * 3
 NO_BREAKER = {"breaker": {"failures": 100, "error_rate": 1.0}}
 
 
-def config(**aggregator) -> Config:
+def config(min_requests: int = 10, **aggregator) -> Config:
+    """Target `a`; the error-rate rules apply from 10 requests on (default 30) so that the
+    scenarios stay short."""
     return Config.model_validate({
         "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
-        "aggregator": aggregator})
+        "thresholds": {"min_requests": min_requests}, "aggregator": aggregator})
 
 
 def spread(n: int, failures: dict[str, int]) -> list[str]:
@@ -104,6 +106,12 @@ SCENARIOS = [
         # ran during the cooldown (the cooldown only holds the breaker open that long).
         (8, None, ("healthy", "closed", 0, 2, "circuit breaker closed: 2 consecutive successes")),
     ], None, id="successes-during-cooldown-close-at-first-half-open-instant"),
+    pytest.param({"min_requests": 30}, [
+        (0, spread(28, {"http_5xx": 4}), ("healthy", "closed")),
+        (2, ["ok", "ok"], ("healthy", "closed", 0, 8, (
+            "still healthy: degraded for 1 of 2 evaluations (error rate 13.3% (at least 5.3% at 95% "
+            "confidence) >= 5.0% over 5m (4 of 30 failed: http_5xx x4))"))),
+    ], None, id="error-rate-rules-wait-for-min-requests-30"),
     pytest.param({}, [
         # 9 requests: below min_requests (10), so no error-rate rule applies yet.
         (0, ["http_5xx", "ok"] * 4 + ["http_5xx"], ("healthy", "closed", 1, 0,

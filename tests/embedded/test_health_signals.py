@@ -33,7 +33,7 @@ FROM health_snapshots FINAL WHERE target = 'a' AND evaluated_at = {at:DateTime64
 def config(pool: str | None = None) -> Config:
     return Config.model_validate({"targets": [
         {"name": name, "base_url": "http://x/v1", "model": "m", "pool": pool}
-        for name in ("a", "b")]})
+        for name in ("a", "b")], "thresholds": {"min_requests": 10}})
 
 
 def windows(store, offset: float) -> dict[int, tuple]:

@@ -5,9 +5,9 @@
 The shortened form of the soak benchmark (`bench/soak.py`; `make bench` runs it for an hour).
 Over 2.5 min the 20 targets run about 1,200 probes, so about 12 of them fail. A false alarm
 needs the breaker's 3 failures in a row (about 1e-4 per failure), or, for the error-rate
-rules, at least `breaker.min_requests` (10) requests and a 95 % lower bound of the error rate
-at 5 %: with 10 requests that is 3 failures among them (about 1e-4), with 60 it is 9
-(about 1e-7). Both are negligible here, so any status change is a defect this test names.
+rules, at least `thresholds.min_requests` (30) requests and a 95 % lower bound of the error
+rate at 5 %: 4 failures among 30 (about 3e-4 per target) or 9 among 60 (about 1e-7). Both are
+negligible here, so any status change is a defect this test names.
 """
 
 from __future__ import annotations
