@@ -23,7 +23,7 @@ from llmhealth.run.demo import with_demo_targets
 from tests.embedded.pipeline_client import cli, query, running_pipeline
 
 pytestmark = pytest.mark.embedded
-DEADLINE_S = 30
+DEADLINE_S = 45  # 15 s on an idle 2-core machine; room for a loaded CI runner
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def _status(config: Path) -> dict[str, dict]:
     return {row["target"]: row for row in json.loads(result.stdout)}
 
 
-def test_demo_statuses_within_30_s(pipeline: dict) -> None:
+def test_demo_statuses_within_45_s(pipeline: dict) -> None:
     while True:
         assert pipeline["process"].poll() is None, pipeline["log"].read_text()
         status = _status(pipeline["config"])
