@@ -16,7 +16,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -60,7 +59,7 @@ def _code() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "aggregator", "clickhouse", "prober",
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "aggregator", "bench", "clickhouse", "prober",
                                 "llmhealth", "simulator"], cwd=root, capture_output=True, text=True,
                                check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -99,10 +98,14 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
 
     def step(name: str, text: str, body: Callable[[], list[str]]) -> None:
         if name in args.only:
-            started = time.monotonic()
-            print(f"{text} (load {_load()}) …", flush=True)
-            sections[name] = body()
-            print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+            started, load, code = datetime.now(UTC), _load(), _code()
+            print(f"{text} (load {load}) …", flush=True)
+            lines = body()
+            ended = datetime.now(UTC)
+            sections[name] = [*lines, "", (
+                f"*Measured {started:%Y-%m-%d %H:%M}–{ended:%H:%M} UTC by `{args.command}`, code {code}, "
+                f"load average {load} at the start and {_load()} at the end.*")]
+            print(f"  done in {(ended - started).total_seconds():.0f} s", flush=True)
 
     step("ingest", "ingest: rotel -> embedded endpoint",
          lambda: _ingest_section(ingest.measure(_fresh(engine), tmp, seconds=10.0 if short else 20.0)))
@@ -138,26 +141,25 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
-    load_before = _load()
+    args.command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
+    started, code = datetime.now(UTC), _code()
     with tempfile.TemporaryDirectory() as tmp:
         sections = run(args, Path(tmp))
     full = set(args.only) == set(BENCHES) and not args.short and args.soak_minutes >= 60
-    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if full:
-        run_line = (f"Run: {now}, load average {load_before} at the start and {_load()} at the end. All numbers "
-                    "below come from this one run; the machine is shared and noisy, so read ratios and "
-                    "scaling rather than absolutes.")
+        run_line = (f"Run: {started:%Y-%m-%d %H:%M} UTC, code {code}. All numbers below come from this one "
+                    "run (each section ends with when it was measured and the machine's load); the machine "
+                    "is shared and noisy, so read ratios and scaling rather than absolutes.")
     else:
-        run_line = (f"Run: {now} (`{command}`, load average {load_before} at the start and {_load()} at the end): "
-                    f"{', '.join(sections)}; any other section is kept from an earlier run. The machine is "
-                    "shared and noisy, so read ratios and scaling rather than absolutes.")
+        run_line = (f"Sections measured by the last run (`{args.command}`, {started:%Y-%m-%d %H:%M} UTC): "
+                    f"{', '.join(sections)}; the others are kept from earlier runs (each section ends with "
+                    "when it was measured, on which code and at which load). The machine is shared and noisy, "
+                    "so read ratios and scaling rather than absolutes.")
     header = ["# Benchmarks", "",
               ("Command: `make bench` (runs `python -m bench`; `python -m bench --help` for single benchmarks "
-              "and shorter runs)  "),
+               "and shorter runs)  "),
               f"Machine: {_machine()}  ", run_line]
     kept = {} if full else _existing_sections(args.out)
-    header.insert(4, f"Code: {_code()}  ")
     lines = header
     for name in BENCHES:
         body = sections.get(name) or kept.get(name)

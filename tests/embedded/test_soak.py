@@ -4,10 +4,12 @@
 
 The shortened form of the soak benchmark (`bench/soak.py`; `make bench` runs it for an hour).
 Over 2.5 min the 20 targets run about 1,200 probes, so about 12 of them fail. A false alarm
-needs the breaker's 3 failures in a row (about 1e-4 per failure), or, for the error-rate
-rules, at least `thresholds.min_requests` (30) requests and a 95 % lower bound of the error
-rate at 5 %: 4 failures among 30 (about 3e-4 per target) or 9 among 60 (about 1e-7). Both are
-negligible here, so any status change is a defect this test names.
+needs the breaker's 3 failures in a row (about 1e-4 per failure: about 0.1 % per run) or an
+error-rate rule: those wait for `thresholds.min_requests` (30) requests in the status window,
+and then need the error rate's 95 % lower bound at 5 % (4 failures among 30 probes, 11 among
+120): negligible at 1 %. Before that minimum existed, one failure among a target's first 1-3
+probes put the lower bound at 21 %, 9.5 % or 6.1 % and the target started `degraded`, which
+failed this test in about a quarter of its runs.
 """
 
 from __future__ import annotations
