@@ -134,9 +134,11 @@ def test_failure_is_confirmed_within_confirm_delay() -> None:
     arrivals = asyncio.run(scenario())
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     # ok, fail, confirmation 0.15 s later (ok: the blip is cleared), back on the 1 s slots.
-    assert gaps[0] == pytest.approx(1.0, abs=0.1)
-    assert gaps[1] == pytest.approx(0.15, abs=0.08)
-    assert gaps[2] == pytest.approx(1.0 - 0.15, abs=0.1)
+    # A loaded runner adds latency to each hop, so the confirmation is bounded by the delay
+    # below and by half the interval above (the next slot would come at 1 s).
+    assert gaps[0] == pytest.approx(1.0, abs=0.15)
+    assert 0.15 - 0.02 <= gaps[1] < 0.5
+    assert arrivals[3] - arrivals[1] == pytest.approx(1.0, abs=0.15)
 
 
 def test_failures_confirmed_until_the_breaker_would_open() -> None:
@@ -154,9 +156,10 @@ def test_failures_confirmed_until_the_breaker_would_open() -> None:
 
     arrivals = asyncio.run(scenario())
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    # Failures 2 to 4 follow 0.1 s apart; the run then continues on the 1 s slots.
-    assert gaps[:3] == pytest.approx([0.1] * 3, abs=0.08)
-    assert gaps[3] == pytest.approx(1.0 - 0.3, abs=0.1)
+    # Failures 2 to 4 follow 0.1 s apart (bounded above by the 1 s slot, which a loaded
+    # runner must not reach); the run then continues on the 1 s slots.
+    assert all(0.1 - 0.02 <= gap < 0.3 for gap in gaps[:3]), gaps
+    assert arrivals[4] - arrivals[0] == pytest.approx(1.0, abs=0.15)
 
 
 def test_retry_after_is_honoured_and_headroom_exported() -> None:
