@@ -152,7 +152,9 @@ def ratelimit_point(target: str, time: datetime, resource: str, remaining: float
 
 
 # Scenario DSL for the health model: steps (offset s from T0, probes, expected snapshot).
-T0 = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+# T0 is yesterday 12:00 UTC: a fixed time of day (minute and hour alignment as the scenarios
+# expect) that stays inside every table's default retention, which drops older rows on insert.
+T0 = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
 
 Probes = str | list[str] | dict[str, int] | Callable[[datetime], list[dict]] | tuple | None
 

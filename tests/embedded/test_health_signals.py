@@ -1,13 +1,13 @@
 """Health model inputs and outputs: windows (delta, cumulative, late points), passive traffic,
 pools, SLO and the views (evaluate_windows.sql, evaluate_snapshots.sql, evaluate_pools.sql,
 evaluate_slo.sql, migrations 0028-0030). Rows go straight into health_points with the instant
-they were stored; T0 = 2026-11-22 12:00:00 UTC, offsets in seconds (synthetic.instant)."""
+they were stored; T0 = yesterday 12:00:00 UTC, offsets in seconds (synthetic.instant)."""
 
 from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -77,8 +77,8 @@ def test_late_delta_point_counts_once_stored_and_lands_in_its_minute(store) -> N
     assert {w: c[:3] for w, c in windows(store, 4).items()} == {60: late, 300: late, 3600: late}
     minutes = store.rows("SELECT toString(bucket) AS minute, sum(requests) AS n, "
                          "sumMap(errors) AS e FROM health_minutes GROUP BY bucket ORDER BY bucket")
-    assert minutes == [{"minute": "2026-11-22 11:58:00", "n": 2, "e": {"http_5xx": 2}},
-                       {"minute": "2026-11-22 11:59:00", "n": 3, "e": {}}]
+    assert minutes == [{"minute": f"{T0.date()} 11:58:00", "n": 2, "e": {"http_5xx": 2}},
+                       {"minute": f"{T0.date()} 11:59:00", "n": 3, "e": {}}]
 
 
 def test_long_window_rerun_later_ignores_points_after_the_instant(store) -> None:
@@ -228,9 +228,9 @@ def test_slo_from_rollups_at_first_instant_of_minute(store) -> None:
     for minute in (58, 59):
         rows += probe_points("a", T0.replace(hour=11, minute=minute, second=30), {"http_5xx": 5})
     rows += probe_points("a", T0.replace(hour=9, minute=10), {"ok": 20})  # earlier today
-    rows += probe_points("a", T0.replace(day=21, hour=10), {"timeout": 1})  # yesterday, > 24 h ago
-    rows += probe_points("a", T0.replace(day=1), {"ok": 1})  # 21 days ago
-    rows += probe_points("a", T0.replace(month=10, day=1), {"ok": 1})  # older than 30 days
+    rows += probe_points("a", T0 - timedelta(hours=26), {"timeout": 1})  # yesterday, > 24 h ago
+    rows += probe_points("a", T0 - timedelta(days=21), {"ok": 1})
+    rows += probe_points("a", T0 - timedelta(days=52), {"ok": 1})  # older than 30 days
     synthetic.points(store, rows)
     evaluate(store, config(), instant(0))
     evaluate(store, config(), instant(2))  # not a minute's first instant: no SLO row
