@@ -1,9 +1,11 @@
 """One evaluation: every target (and pool) at one aligned instant.
 
 Each step is an INSERT … SELECT in clickhouse/queries; Python only supplies parameters:
-windows → snapshots (streaks, breaker, status) → pools → events, and at each minute's first
-instant the SLO row. The instant is aligned to the evaluation interval and every query reads
-rows stored by then, so any worker evaluating the same instant writes the same rows.
+windows → snapshots (streaks, breaker, status) → pools → events. Windows longer than 15 min
+read complete minutes, so they change once a minute: they are written at a minute's first
+instant only (with the SLO row), except the status window, which the snapshot reads at every
+instant. The instant is aligned to the evaluation interval and every query reads rows stored
+by then, so any worker evaluating the same instant writes the same rows.
 """
 
 from __future__ import annotations
@@ -49,9 +51,29 @@ def evaluated_targets(store: Store, config: Config, at: datetime) -> list[tuple[
     return targets
 
 
+def first_of_minute(at: datetime, interval: float) -> bool:
+    """Whether `at` is the first aligned instant of its minute."""
+    return at.timestamp() % 60 < interval
+
+
+# The last target set built (weak reference to its configuration, names, rows): a worker
+# evaluates the same set every cycle, and building it costs ~20 ms per 1,000 targets.
+_last_set: tuple[weakref.ref, tuple[str, ...], dict] | None = None
+
+
 def target_set(config: Config, targets: list[tuple[str, Target]]) -> dict:
     """The rows of health_targets for `targets` (column → list), with their `version`: a hash
     of the content, so the same set always gets the same version."""
+    global _last_set
+    names = tuple(name for name, _ in targets)
+    if _last_set and _last_set[0]() is config and _last_set[1] == names:
+        return _last_set[2]
+    rows = _target_rows(config, targets)
+    _last_set = (weakref.ref(config), names, rows)
+    return rows
+
+
+def _target_rows(config: Config, targets: list[tuple[str, Target]]) -> dict:
     thresholds = [config.thresholds_for(t) for _, t in targets]
     rows = {
         "targets": [name for name, _ in targets],
@@ -85,13 +107,19 @@ def register(store: Store, rows: dict) -> int:
 
 
 def window_params(config: Config, at: datetime, version: int) -> dict:
+    """Parameters of evaluate_windows.sql at `at`: the windows up to 15 min and the status
+    window at every instant (the snapshot's rules read it), the other longer ones at the
+    minute's first instant only."""
     windows = sorted(int(w) for w in config.aggregator.windows)
     short = [w for w in windows if w <= SHORT_WINDOW_MAX]
+    minute = first_of_minute(at, config.aggregator.interval)
+    status = int(config.aggregator.window)
+    long = [w for w in windows if w > SHORT_WINDOW_MAX and (minute or w == status)]
     return {
         "at": at,
         "version": version,
         "short_windows": short,
-        "long_windows": [w for w in windows if w > SHORT_WINDOW_MAX],
+        "long_windows": long,
         "max_short": max(short, default=0),
         "lookback_s": CUMULATIVE_LOOKBACK,
     }
@@ -142,7 +170,7 @@ def evaluate(store: Store, config: Config, at: datetime) -> int:
             "at": at, "state_lookback_s": state_lookback(config),
             "pool_names": [p for p, _ in pairs], "pool_members": [m for _, m in pairs]})
     store.execute(sql.query("record_events"), {"at": at})
-    if at.timestamp() % 60 < config.aggregator.interval:
+    if first_of_minute(at, config.aggregator.interval):
         store.execute(sql.query("evaluate_slo"), {
             "at": at, "slo": config.aggregator.slo, "version": version})
     return len(targets)

@@ -9,6 +9,9 @@ at least 10 requests / 5 s cooldown, hysteresis 2, probe interval 5 s, backoff_m
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from aggregator.evaluate import evaluate
@@ -37,6 +40,11 @@ def spread(n: int, failures: dict[str, int]) -> list[str]:
     for i, outcome in enumerate(failed):
         outcomes[i * (n // len(failed))] = outcome
     return outcomes
+
+
+def parse(value) -> datetime:
+    """A DateTime64 column as chDB returns it (text)."""
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 def slow(time):
@@ -275,3 +283,35 @@ def test_backfill_in_order_after_a_gap_equals_live_evaluation(store) -> None:
         ("unhealthy", "open", ("still unhealthy: rate_limited for 1 of 2 evaluations "
                                f"(circuit breaker open: {reopened})")),
         ("rate_limited", "open", f"circuit breaker open: {reopened}")]
+
+
+def test_rule_window_counts_are_the_points_stored_since_the_rules_window_start(store) -> None:
+    """Over a random sequence (failures open and close the breaker, so the rule window
+    restarts; a gap longer than the state lookback forces a fresh start) each snapshot's
+    requests, errors and errors by type count the points stored in (rule window start, instant]."""
+    rng = random.Random(7)
+    cfg = config(window=60, windows=[60, 300, 3600])
+    stored = []  # (inserted_at, outcome)
+    for offset in range(0, 180, 2):
+        time = instant(offset - 1)
+        probes = rng.choices(["ok", "http_5xx", "http_429", "timeout"], [6, 2, 1, 1], k=rng.randint(0, 3))
+        synthetic.points(store, synthetic.probe_points("a", time, probes))
+        stored += [(time + timedelta(milliseconds=10 * i), o) for i, o in enumerate(probes)]
+        if not 60 <= offset < 100:  # 40 s without evaluations: more than the 30 s state lookback
+            evaluate(store, cfg, instant(offset))
+    snapshots = store.rows(
+        "SELECT evaluated_at, rules_from, requests, errors, errors_by_type FROM health_snapshots FINAL "
+        "WHERE target = 'a' ORDER BY evaluated_at")
+    assert len(snapshots) == 70
+    previous = None
+    for snap in snapshots:
+        at = parse(snap["evaluated_at"])
+        start = at - timedelta(seconds=60)
+        if previous and at - parse(previous["evaluated_at"]) <= timedelta(seconds=30):
+            start = max(start, parse(previous["rules_from"]))
+        counted = [o for t, o in stored if start < t <= at]
+        failed = [o for o in counted if o != "ok"]
+        assert (snap["requests"], snap["errors"], snap["errors_by_type"]) == (
+            len(counted), len(failed), {o: failed.count(o) for o in sorted(set(failed))}), at
+        previous = snap
+    assert {s["rules_from"] for s in snapshots} != {snapshots[0]["rules_from"]}  # the window restarted

@@ -1,0 +1,49 @@
+"""Which windows an instant evaluates, and the cached target set (aggregator/evaluate.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.evaluate import first_of_minute, target_set, window_params
+from llmhealth.config.model import Config
+
+MINUTE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def config(window: int = 300, windows: tuple[int, ...] = (60, 300, 3600, 7200)) -> Config:
+    return Config.model_validate({
+        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"},
+                    {"name": "b", "base_url": "http://y/v1", "model": "m"}],
+        "aggregator": {"interval": 2, "window": window, "windows": list(windows)}})
+
+
+@pytest.mark.parametrize(("second", "first"), [(0, True), (1.999, True), (2, False), (58, False)])
+def test_first_of_minute(second: float, first: bool) -> None:
+    assert first_of_minute(MINUTE.replace(second=int(second), microsecond=int(second % 1 * 1e6)), 2) is first
+
+
+def test_long_windows_at_the_minutes_first_instant_only() -> None:
+    at_minute = window_params(config(), MINUTE, 1)
+    later = window_params(config(), MINUTE.replace(second=2), 1)
+    assert (at_minute["short_windows"], at_minute["long_windows"]) == ([60, 300], [3600, 7200])
+    assert (later["short_windows"], later["long_windows"]) == ([60, 300], [])
+    assert later["max_short"] == 300
+
+
+def test_a_long_status_window_is_evaluated_at_every_instant() -> None:
+    later = window_params(config(window=3600), MINUTE.replace(second=2), 1)
+    assert later["long_windows"] == [3600]
+
+
+def test_target_set_is_built_once_per_configuration_and_target_list() -> None:
+    cfg = config()
+    targets = [(t.name, t) for t in cfg.targets]
+    first = target_set(cfg, targets)
+    assert target_set(cfg, targets) is first
+    assert target_set(cfg, targets[:1]) is not first
+    assert target_set(cfg, targets[:1])["targets"] == ["a"]
+    other = config()
+    assert target_set(other, targets) is not first
+    assert target_set(other, targets) == first  # same content, same rows and version
