@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import weakref
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aggregator import sql
 from aggregator.store.base import Store
@@ -131,9 +131,10 @@ def snapshot_params(config: Config, at: datetime, version: int) -> dict:
         "at": at,
         "version": version,
         "window_s": int(agg.window),
+        "window_from": at - timedelta(seconds=int(agg.window)),
+        "lookback_from": at - timedelta(seconds=state_lookback(config)),
         "window_text": _duration_text(agg.window),
         "rules_text": f"over {_duration_text(agg.window)}",
-        "state_lookback_s": state_lookback(config),
         "failures": agg.breaker.failures,
         "successes": agg.breaker.successes,
         "breaker_error_rate": agg.breaker.error_rate,

@@ -1,7 +1,8 @@
 -- One health_snapshots row per evaluated target at instant {at}: streaks, circuit breaker, status
 -- with hysteresis and its reason. Reads rows stored by {at} only, and carries state forward from
--- the target's previous snapshot (at most {state_lookback_s} old; older means a fresh start), so
--- re-running an instant, or backfilling instants in order, writes the same rows.
+-- the target's latest snapshot since {lookback_from} (none means a fresh start), so re-running an
+-- instant, or backfilling instants in order, writes the same rows. {window_from} is {at} minus the
+-- status window ({window_s}).
 --
 -- Streaks: probe outcome points stored since the previous snapshot, in the order of their time.
 --   Outcomes exported together share one time: failures count as the later ones.
@@ -38,74 +39,50 @@ configured AS (
     LIMIT 1 BY target
 ),
 previous AS (
-    SELECT target,
-           argMax(tuple(evaluated_at, status, reason, status_since, candidate, candidate_count, breaker,
-                        breaker_since, breaker_reason, rules_from, consecutive_failures,
-                        consecutive_successes, last_failure, last_probe_at), evaluated_at) AS p
+    SELECT target, evaluated_at, status, status_since, candidate, candidate_count, breaker, breaker_since,
+           breaker_reason, rules_from, consecutive_failures, consecutive_successes, last_failure,
+           last_probe_at
     FROM health_snapshots
-    WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - toIntervalSecond({state_lookback_s:UInt32})
-      AND evaluated_at < {at:DateTime64(3, 'UTC')}
+    WHERE evaluated_at >= {lookback_from:DateTime64(3, 'UTC')} AND evaluated_at < {at:DateTime64(3, 'UTC')}
       AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    GROUP BY target
-),
-state AS (
-    SELECT c.*, p.target != '' AS has_previous,
-           if(has_previous, p.p.1, {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})) AS tick_from,
-           if(has_previous, p.p.2, '') AS prev_status,
-           p.p.3 AS prev_reason,
-           p.p.4 AS prev_status_since,
-           p.p.5 AS prev_candidate,
-           p.p.6 AS prev_candidate_count,
-           if(has_previous, p.p.7, 'closed') AS prev_breaker,
-           p.p.8 AS prev_breaker_since,
-           p.p.9 AS prev_breaker_reason,
-           p.p.10 AS prev_rules_from,
-           greatest(p.p.10, {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})) AS rules_window_from,
-           p.p.11 AS prev_failures,
-           p.p.12 AS prev_successes,
-           p.p.13 AS prev_last_failure,
-           p.p.14 AS prev_last_probe_at
-    FROM configured AS c
-    LEFT JOIN previous AS p ON p.target = c.target
-    SETTINGS join_use_nulls = 0
-),
-points AS (
-    SELECT target, inserted_at, time, outcome, value
-    FROM health_points
-    WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})
-      AND inserted_at <= {at:DateTime64(3, 'UTC')}
-      AND source = 'probe' AND signal = 'outcome' AND temporality = 1
-      AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+    ORDER BY target, evaluated_at DESC
+    LIMIT 1 BY target
 ),
 measured AS (
-    SELECT p.target AS target,
-           if(v.target = '', {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32}), v.p.1) AS tick_from,
-           greatest(v.p.10, {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})) AS rules_from,
-           sumIf(p.value, p.outcome = 'ok' AND p.inserted_at > tick_from) AS ok_n,
-           sumIf(p.value, p.outcome != 'ok' AND p.inserted_at > tick_from) AS failed_n,
-           maxIf(p.time, p.outcome = 'ok' AND p.value > 0 AND p.inserted_at > tick_from) AS last_ok_time,
-           maxIf(p.time, p.outcome != 'ok' AND p.value > 0 AND p.inserted_at > tick_from) AS last_failed_time,
-           groupArrayIf((p.time, p.outcome = 'ok', p.value), p.inserted_at > tick_from) AS tick_points,
+    SELECT target,
+           sumIf(value, fresh AND ok) AS ok_n,
+           sumIf(value, fresh AND NOT ok) AS failed_n,
+           maxIf(time, fresh AND ok AND value > 0) AS last_ok_time,
+           maxIf(time, fresh AND NOT ok AND value > 0) AS last_failed_time,
+           groupArrayIf((time, ok, value), fresh) AS tick_points,
            arraySum(arrayMap(x -> if(NOT x.2 AND x.1 >= last_ok_time, x.3, 0), tick_points)) AS failed_after_ok,
            arraySum(arrayMap(x -> if(x.2 AND x.1 > last_failed_time, x.3, 0), tick_points)) AS ok_after_failed,
-           argMaxIf(p.outcome, p.time, p.outcome != 'ok' AND p.value > 0 AND p.inserted_at > tick_from) AS tick_failure,
-           maxIf(p.inserted_at, p.inserted_at > tick_from) AS last_stored,
-           sumIf(p.value, p.inserted_at > rules_from) AS requests,
-           sumIf(p.value, p.outcome != 'ok' AND p.inserted_at > rules_from) AS errors,
-           sumIf(p.value, p.outcome = 'http_429' AND p.inserted_at > rules_from) AS errors_429,
-           sumMapIf(map(toString(p.outcome), toUInt64(p.value)),
-                    p.outcome != 'ok' AND p.inserted_at > rules_from) AS errors_by_type
-    FROM points AS p
-    LEFT JOIN previous AS v ON v.target = p.target
-    GROUP BY p.target, v.target, v.p
-    SETTINGS join_use_nulls = 0
+           argMaxIf(outcome, time, fresh AND NOT ok AND value > 0) AS tick_failure,
+           maxIf(inserted_at, fresh) AS last_stored,
+           sumIf(value, in_rules) AS requests,
+           sumIf(value, in_rules AND NOT ok) AS errors,
+           sumIf(value, in_rules AND outcome = 'http_429') AS errors_429,
+           sumMapIf(map(toString(outcome), toUInt64(value)), in_rules AND NOT ok) AS errors_by_type
+    FROM (
+        SELECT p.target AS target, p.inserted_at AS inserted_at, p.time AS time, p.outcome AS outcome,
+               p.value AS value, p.outcome = 'ok' AS ok,
+               p.inserted_at > if(v.target = '', {window_from:DateTime64(3, 'UTC')}, v.evaluated_at) AS fresh,
+               p.inserted_at > greatest(v.rules_from, {window_from:DateTime64(3, 'UTC')}) AS in_rules
+        FROM health_points AS p
+        LEFT JOIN previous AS v ON v.target = p.target
+        WHERE p.inserted_at > {window_from:DateTime64(3, 'UTC')} AND p.inserted_at <= {at:DateTime64(3, 'UTC')}
+          AND p.source = 'probe' AND p.signal = 'outcome' AND p.temporality = 1
+          AND p.target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+        SETTINGS join_use_nulls = 0
+    )
+    GROUP BY target
 ),
 ratelimit AS (
     SELECT target, min(remaining) AS remaining_min, argMin(resource, remaining) AS resource
     FROM (
         SELECT target, outcome AS resource, argMax(value, time) AS remaining
         FROM health_points
-        WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32})
+        WHERE inserted_at > {window_from:DateTime64(3, 'UTC')}
           AND inserted_at <= {at:DateTime64(3, 'UTC')}
           AND signal = 'ratelimit_remaining' AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
         GROUP BY target, resource
@@ -133,47 +110,52 @@ window_stats AS (
     GROUP BY target
 ),
 stepped AS (
-    SELECT s.target AS target, s.probe_interval AS probe_interval, s.degraded_rate AS degraded_rate,
-           s.unhealthy_rate AS unhealthy_rate, s.latency_max AS latency_max, s.ttft_max AS ttft_max,
-           s.min_requests AS min_requests,
-           s.pool AS pool, s.has_previous AS has_previous, s.prev_status AS prev_status,
-           s.prev_status_since AS prev_status_since, s.prev_candidate AS prev_candidate,
-           s.prev_candidate_count AS prev_candidate_count, s.prev_breaker AS prev_breaker,
-           s.prev_breaker_since AS prev_breaker_since, s.prev_breaker_reason AS prev_breaker_reason,
-           s.prev_rules_from AS prev_rules_from,
-           if(s.rules_window_from > {at:DateTime64(3, 'UTC')} - toIntervalSecond({window_s:UInt32}),
-              printf('since the breaker closed %d s ago', dateDiff('second', s.rules_window_from, {at:DateTime64(3, 'UTC')})),
+    SELECT c.target AS target, c.probe_interval AS probe_interval, c.degraded_rate AS degraded_rate,
+           c.unhealthy_rate AS unhealthy_rate, c.latency_max AS latency_max, c.ttft_max AS ttft_max,
+           c.min_requests AS min_requests, c.pool AS pool,
+           p.target != '' AS has_previous,
+           if(has_previous, p.status, '') AS prev_status,
+           p.status_since AS prev_status_since, p.candidate AS prev_candidate,
+           p.candidate_count AS prev_candidate_count,
+           if(has_previous, p.breaker, 'closed') AS prev_breaker,
+           p.breaker_since AS prev_breaker_since, p.breaker_reason AS prev_breaker_reason,
+           p.rules_from AS prev_rules_from,
+           greatest(p.rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
+           if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
+              printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
               {rules_text:String}) AS rules_text,
-           toUInt32(multiIf(k.ok_n + k.failed_n = 0, s.prev_failures, k.ok_n = 0, s.prev_failures + k.failed_n,
-                            k.failed_after_ok)) AS failures,
-           toUInt32(multiIf(k.ok_n + k.failed_n = 0, s.prev_successes, k.failed_n = 0, s.prev_successes + k.ok_n,
-                            k.ok_after_failed)) AS successes,
-           if(k.failed_n > 0, k.tick_failure, s.prev_last_failure) AS last_failure,
-           if(k.ok_n + k.failed_n > 0, k.last_stored, s.prev_last_probe_at) AS last_probe_at,
+           toUInt32(multiIf(k.ok_n + k.failed_n = 0, p.consecutive_failures, k.ok_n = 0,
+                            p.consecutive_failures + k.failed_n, k.failed_after_ok)) AS failures,
+           toUInt32(multiIf(k.ok_n + k.failed_n = 0, p.consecutive_successes, k.failed_n = 0,
+                            p.consecutive_successes + k.ok_n, k.ok_after_failed)) AS successes,
+           if(k.failed_n > 0, k.tick_failure, p.last_failure) AS last_failure,
+           if(k.ok_n + k.failed_n > 0, k.last_stored, p.last_probe_at) AS last_probe_at,
            k.failed_n AS failed_now,
            -- passive requests of the longest window that fits in the rule window
-           arrayFirst(x -> x.1 <= dateDiff('second', s.rules_window_from, {at:DateTime64(3, 'UTC')}),
+           arrayFirst(x -> x.1 <= dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')}),
                       w.passive_by_window) AS passive,
-           k.requests + passive.2 AS rule_requests,
-           k.errors + passive.3 AS rule_errors,
-           k.errors_429 AS errors_429,
+           k.requests AS probe_requests, k.errors AS probe_errors, k.errors_429 AS errors_429,
            k.errors_by_type AS errors_by_type,
-           if(k.requests + passive.2 > 0, (k.errors + passive.3) / (k.requests + passive.2), 0) AS rule_rate,
-           passive.2 AS passive_requests, passive.3 AS passive_errors,
            w.latency_p50_s AS latency_p50_s, w.latency_p90_s AS latency_p90_s, w.latency_p99_s AS latency_p99_s,
            w.ttft_p50_s AS ttft_p50_s, w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
            w.tokens_per_second_p50 AS tokens_per_second_p50, w.stream_completion_rate AS stream_completion_rate,
            if(l.target = '', NULL, l.remaining_min) AS ratelimit_remaining_min, l.resource AS ratelimit_resource
-    FROM state AS s
-    LEFT JOIN measured AS k ON k.target = s.target
-    LEFT JOIN ratelimit AS l ON l.target = s.target
-    LEFT JOIN window_stats AS w ON w.target = s.target
+    FROM configured AS c
+    LEFT JOIN previous AS p ON p.target = c.target
+    LEFT JOIN measured AS k ON k.target = c.target
+    LEFT JOIN ratelimit AS l ON l.target = c.target
+    LEFT JOIN window_stats AS w ON w.target = c.target
     SETTINGS join_use_nulls = 0
 ),
--- Few steps on purpose: ClickHouse analyses every column of every nested SELECT, so each step
--- costs in proportion to the columns it carries.
+-- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
+-- carries, so a value is computed one step below its users only where inlining its alias at
+-- every use would cost more.
 broken AS (
-    SELECT *,
+    SELECT * EXCEPT (passive, probe_requests, probe_errors),
+           probe_requests + passive.2 AS rule_requests,
+           probe_errors + passive.3 AS rule_errors,
+           if(rule_requests > 0, rule_errors / rule_requests, 0) AS rule_rate,
+           passive.2 AS passive_requests, passive.3 AS passive_errors,
            -- lower bound of the 95 % Wilson score interval of the error rate
            if(rule_requests > 0,
               greatest(0, (rule_rate + 1.9208 / rule_requests
@@ -197,13 +179,13 @@ broken AS (
                    (prev_breaker, prev_breaker_reason)) AS breaker_step
     FROM stepped
 ),
-facts AS (
+judged AS (
     SELECT * EXCEPT (breaker_step),
            breaker_step.1 AS breaker,
            breaker_step.2 AS breaker_reason,
-           has_previous AND breaker_step.1 != prev_breaker AS breaker_changed,
+           has_previous AND breaker != prev_breaker AS breaker_changed,
            dateDiff('millisecond', last_probe_at, {at:DateTime64(3, 'UTC')}) / 1000 AS age,
-           {stale_intervals:Float64} * if(breaker_step.1 = 'closed', probe_interval,
+           {stale_intervals:Float64} * if(breaker = 'closed', probe_interval,
                                           greatest(probe_interval, {backoff_max_s:Float64})) AS stale_after,
            printf('error rate %.1f%% (at least %.1f%% at 95%% confidence) >= %.1f%% %s (%d of %d failed: %s)',
                   100 * rule_rate, 100 * rule_lower,
@@ -211,11 +193,7 @@ facts AS (
                   toUInt64(rule_errors), toUInt64(rule_requests),
                   arrayStringConcat(arrayConcat(
                       arrayMap((e, n) -> concat(e, ' x', toString(n)), mapKeys(errors_by_type), mapValues(errors_by_type)),
-                      if(passive_errors > 0, [concat('app requests x', toString(passive_errors))], [])), ', ')) AS error_text
-    FROM broken
-),
-judged AS (
-    SELECT *,
+                      if(passive_errors > 0, [concat('app requests x', toString(passive_errors))], [])), ', ')) AS error_text,
            multiIf(last_probe_at IS NULL, ('unknown', 'no probe result yet'),
                    age > stale_after,
                        ('unknown', printf('no probe result for %.0f s (more than %g x %g s)', age,
@@ -244,7 +222,7 @@ judged AS (
                                       ')',
                                       if(latency_p99_s IS NULL, '', printf(', latency p99 %.2f s', latency_p99_s)),
                                       if(ttft_p99_s IS NULL, '', printf(', TTFT p99 %.2f s', ttft_p99_s))))) AS judgement
-    FROM facts
+    FROM broken
 )
 SELECT target,
        {at:DateTime64(3, 'UTC')} AS evaluated_at,
