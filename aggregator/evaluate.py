@@ -2,10 +2,11 @@
 
 Each step is an INSERT … SELECT in clickhouse/queries; Python only supplies parameters:
 windows → snapshots (streaks, breaker, status) → pools → events. Windows longer than 15 min
-read complete minutes, so they change once a minute: they are written at a minute's first
-instant only (with the SLO row), except the status window, which the snapshot reads at every
-instant. The instant is aligned to the evaluation interval and every query reads rows stored
-by then, so any worker evaluating the same instant writes the same rows.
+(evaluate_long_windows.sql) read complete minutes, so they change once a minute: they are
+written at a minute's first instant only (with the SLO row), except the status window, which
+the snapshot reads at every instant. The instant is aligned to the evaluation interval and
+every query reads rows stored by then, so any worker evaluating the same instant writes the
+same rows.
 """
 
 from __future__ import annotations
@@ -107,22 +108,26 @@ def register(store: Store, rows: dict) -> int:
 
 
 def window_params(config: Config, at: datetime, version: int) -> dict:
-    """Parameters of evaluate_windows.sql at `at`: the windows up to 15 min and the status
-    window at every instant (the snapshot's rules read it), the other longer ones at the
-    minute's first instant only."""
-    windows = sorted(int(w) for w in config.aggregator.windows)
-    short = [w for w in windows if w <= SHORT_WINDOW_MAX]
-    minute = first_of_minute(at, config.aggregator.interval)
-    status = int(config.aggregator.window)
-    long = [w for w in windows if w > SHORT_WINDOW_MAX and (minute or w == status)]
+    """Parameters of evaluate_windows.sql at `at`: the windows up to 15 min, from raw points."""
+    short = sorted(int(w) for w in config.aggregator.windows if w <= SHORT_WINDOW_MAX)
     return {
         "at": at,
         "version": version,
         "short_windows": short,
-        "long_windows": long,
         "max_short": max(short, default=0),
         "lookback_s": CUMULATIVE_LOOKBACK,
     }
+
+
+def long_window_params(config: Config, at: datetime, version: int) -> dict:
+    """Parameters of evaluate_long_windows.sql at `at`: the windows over 15 min (complete
+    minutes, so they change once a minute) at the minute's first instant; at other instants
+    only the status window, if it is that long (the snapshot's rules read it)."""
+    minute = first_of_minute(at, config.aggregator.interval)
+    status = int(config.aggregator.window)
+    long = sorted(int(w) for w in config.aggregator.windows
+                  if w > SHORT_WINDOW_MAX and (minute or int(w) == status))
+    return {"at": at, "version": version, "long_windows": long}
 
 
 def snapshot_params(config: Config, at: datetime, version: int) -> dict:
@@ -162,7 +167,12 @@ def evaluate(store: Store, config: Config, at: datetime) -> int:
     if not targets:
         return 0
     version = register(store, target_set(config, targets))
-    store.execute(sql.query("evaluate_windows"), window_params(config, at, version))
+    short = window_params(config, at, version)
+    if short["short_windows"]:
+        store.execute(sql.query("evaluate_windows"), short)
+    long = long_window_params(config, at, version)
+    if long["long_windows"]:
+        store.execute(sql.query("evaluate_long_windows"), long)
     store.execute(sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
     pools = config.pools
     if pools:

@@ -156,12 +156,12 @@ broken AS (
            probe_errors + passive.3 AS rule_errors,
            if(rule_requests > 0, rule_errors / rule_requests, 0) AS rule_rate,
            passive.2 AS passive_requests, passive.3 AS passive_errors,
-           -- lower bound of the 95 % Wilson score interval of the error rate
+           -- lower bound of the 95 % Wilson score interval of the error rate e / n (z = 1.96):
+           -- (e + z²/2 - z·sqrt(e·(n - e)/n + z²/4)) / (n + z²)
            if(rule_requests > 0,
-              greatest(0, (rule_rate + 1.9208 / rule_requests
-                           - 1.96 * sqrt(rule_rate * (1 - rule_rate) / rule_requests
-                                         + 0.9604 / (rule_requests * rule_requests)))
-                          / (1 + 3.8416 / rule_requests)), 0) AS rule_lower,
+              greatest(0, (rule_errors + 1.9208
+                           - 1.96 * sqrt(rule_errors * (rule_requests - rule_errors) / rule_requests + 0.9604))
+                          / (rule_requests + 3.8416)), 0) AS rule_lower,
            multiIf(prev_breaker = 'closed' AND failures >= {failures:UInt32},
                        ('open', printf('%d consecutive failures (last: %s)', failures, last_failure)),
                    prev_breaker = 'closed' AND rule_requests >= {breaker_min_requests:UInt32}
@@ -206,10 +206,9 @@ judged AS (
                        ('unhealthy', printf('circuit breaker %s: %s', breaker, breaker_reason)),
                    breaker_changed,
                        ('healthy', printf('circuit breaker closed: %s', breaker_reason)),
-                   rule_requests >= min_requests AND rule_lower >= unhealthy_rate,
-                       (if(errors_429 * 2 > rule_errors, 'rate_limited', 'unhealthy'), error_text),
-                   rule_requests >= min_requests AND rule_lower >= degraded_rate,
-                       (if(errors_429 * 2 > rule_errors, 'rate_limited', 'degraded'), error_text),
+                   rule_requests >= min_requests AND rule_lower >= least(unhealthy_rate, degraded_rate),
+                       (multiIf(errors_429 * 2 > rule_errors, 'rate_limited',
+                                rule_lower >= unhealthy_rate, 'unhealthy', 'degraded'), error_text),
                    latency_p99_s > latency_max,
                        ('degraded', printf('latency p99 %.2f s > %.2f s over %s', latency_p99_s, latency_max,
                                            {window_text:String})),

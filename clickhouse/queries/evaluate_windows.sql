@@ -9,9 +9,7 @@
 --   loses nothing: the next cumulative point carries the missed increase.
 --   latency (successful non-stream probes), TTFT and tokens/s quantiles <- scale-5 buckets
 --   (bucket k stands for its geometric midpoint 2^((k + 0.5) / 32): within 1.1 % of the samples)
--- Longer windows ({long_windows}) read the per-minute rollup (probe results): the complete minutes
--- before the instant's minute. The rollup buckets points by their own time, so a point stored
--- late still lands in its minute: re-running an instant after late points arrived counts them.
+-- Longer windows are evaluate_long_windows.sql.
 INSERT INTO health_windows
 WITH
 configured AS (
@@ -56,45 +54,19 @@ short AS (
            sumMapIf(buckets, signal = 'ttft' AND outcome = 'ok') AS ttft,
            sumMapIf(buckets, signal = 'tokens_per_second' AND outcome = 'ok') AS tokens_per_second,
            sumIf(delta, signal = 'stream_end' AND outcome = 'clean') AS streams_clean,
-           sumIf(delta, signal = 'stream_end' AND outcome = 'cut') AS streams_cut
-    FROM recent AS r
-    ARRAY JOIN {short_windows:Array(UInt32)} AS w
-    INNER JOIN configured AS c ON c.key = r.key
-    WHERE r.inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond(w)
-    GROUP BY target, window_seconds
-),
-long AS (
-    SELECT target, w AS window_seconds,
-           sum(m.requests) AS total, sum(m.requests) - sum(m.ok) AS failed,
-           sumMap(m.errors) AS by_type, sumMap(m.latency) AS latency_buckets, sumMap(m.ttft) AS ttft_buckets,
-           sumMap(m.tokens_per_second) AS tps_buckets,
-           sum(m.streams_clean) AS clean, sum(m.streams_cut) AS cut
-    FROM health_minutes AS m
-    ARRAY JOIN {long_windows:Array(UInt32)} AS w
-    WHERE m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(arrayMax(arrayConcat([60], {long_windows:Array(UInt32)})))
-      AND m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(w)
-      AND m.bucket < toStartOfMinute({at:DateTime64(3, 'UTC')})
-      AND m.target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    GROUP BY target, window_seconds
-),
-windows AS (
-    SELECT target, window_seconds, requests, errors, CAST(errors_by_type, 'Map(String, UInt64)') AS errors_by_type,
-           passive_requests, passive_errors, latency, ttft, tokens_per_second, streams_clean, streams_cut
-    FROM short
-    UNION ALL
-    SELECT target, window_seconds, total, failed, CAST(by_type, 'Map(String, UInt64)'), 0, 0,
-           latency_buckets, ttft_buckets, tps_buckets, clean, cut
-    FROM long
-),
-measured AS (
-    SELECT *,
+           sumIf(delta, signal = 'stream_end' AND outcome = 'cut') AS streams_cut,
+           -- bucket quantiles: the first bucket whose cumulative count reaches q of the total
            arrayMap(q -> exp2((mapKeys(latency)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(latency)),
                          arrayCumSum(mapValues(latency)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS lq,
            arrayMap(q -> exp2((mapKeys(ttft)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(ttft)),
                          arrayCumSum(mapValues(ttft)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS tq,
            exp2((mapKeys(tokens_per_second)[arrayFirstIndex(c -> c >= 0.5 * arraySum(mapValues(tokens_per_second)),
                  arrayCumSum(mapValues(tokens_per_second)))] + 0.5) / 32) AS tps
-    FROM windows
+    FROM recent AS r
+    ARRAY JOIN {short_windows:Array(UInt32)} AS w
+    INNER JOIN configured AS c ON c.key = r.key
+    WHERE r.inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond(w)
+    GROUP BY target, window_seconds
 )
 SELECT target,
        {at:DateTime64(3, 'UTC')} AS evaluated_at,
@@ -113,4 +85,4 @@ SELECT target,
        if(empty(ttft), NULL, tq[3]) AS ttft_p99_s,
        if(empty(tokens_per_second), NULL, tps) AS tokens_per_second_p50,
        if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
-FROM measured
+FROM short

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.evaluate import first_of_minute, target_set, window_params
+from aggregator.evaluate import first_of_minute, long_window_params, target_set, window_params
 from llmhealth.config.model import Config
 
 MINUTE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -25,15 +25,18 @@ def test_first_of_minute(second: float, first: bool) -> None:
 
 
 def test_long_windows_at_the_minutes_first_instant_only() -> None:
-    at_minute = window_params(config(), MINUTE, 1)
+    at_minute = long_window_params(config(), MINUTE, 1)
+    later = long_window_params(config(), MINUTE.replace(second=2), 1)
+    assert (at_minute["long_windows"], later["long_windows"]) == ([3600, 7200], [])
+
+
+def test_short_windows_at_every_instant() -> None:
     later = window_params(config(), MINUTE.replace(second=2), 1)
-    assert (at_minute["short_windows"], at_minute["long_windows"]) == ([60, 300], [3600, 7200])
-    assert (later["short_windows"], later["long_windows"]) == ([60, 300], [])
-    assert later["max_short"] == 300
+    assert (later["short_windows"], later["max_short"]) == ([60, 300], 300)
 
 
 def test_a_long_status_window_is_evaluated_at_every_instant() -> None:
-    later = window_params(config(window=3600), MINUTE.replace(second=2), 1)
+    later = long_window_params(config(window=3600), MINUTE.replace(second=2), 1)
     assert later["long_windows"] == [3600]
 
 

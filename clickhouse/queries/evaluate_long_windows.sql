@@ -1,0 +1,47 @@
+-- health_windows rows for every evaluated target and window longer than 15 min ({long_windows})
+-- at instant {at}, from the per-minute rollup of probe results: the complete minutes before the
+-- instant's minute, so a window changes once a minute (the worker writes these rows at a minute's
+-- first instant, and at every instant for a status window this long). The rollup buckets points
+-- by their own time, so a point stored late still lands in its minute: re-running an instant
+-- after late points arrived counts them. Passive requests are counted in windows up to 15 min
+-- only (evaluate_windows.sql). Quantiles as there: bucket k stands for 2^((k + 0.5) / 32).
+INSERT INTO health_windows
+WITH
+long AS (
+    SELECT target, w AS window_seconds,
+           sum(m.requests) AS requests, sum(m.requests) - sum(m.ok) AS errors,
+           sumMap(m.errors) AS errors_by_type, sumMap(m.latency) AS latency, sumMap(m.ttft) AS ttft,
+           sumMap(m.tokens_per_second) AS tokens_per_second,
+           sum(m.streams_clean) AS streams_clean, sum(m.streams_cut) AS streams_cut,
+           arrayMap(q -> exp2((mapKeys(latency)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(latency)),
+                         arrayCumSum(mapValues(latency)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS lq,
+           arrayMap(q -> exp2((mapKeys(ttft)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(ttft)),
+                         arrayCumSum(mapValues(ttft)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS tq,
+           exp2((mapKeys(tokens_per_second)[arrayFirstIndex(c -> c >= 0.5 * arraySum(mapValues(tokens_per_second)),
+                 arrayCumSum(mapValues(tokens_per_second)))] + 0.5) / 32) AS tps
+    FROM health_minutes AS m
+    ARRAY JOIN {long_windows:Array(UInt32)} AS w
+    WHERE m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(arrayMax({long_windows:Array(UInt32)}))
+      AND m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(w)
+      AND m.bucket < toStartOfMinute({at:DateTime64(3, 'UTC')})
+      AND m.target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+    GROUP BY target, window_seconds
+)
+SELECT target,
+       {at:DateTime64(3, 'UTC')} AS evaluated_at,
+       window_seconds,
+       requests,
+       errors,
+       if(requests > 0, errors / requests, 0) AS error_rate,
+       errors_by_type,
+       0 AS passive_requests,
+       0 AS passive_errors,
+       if(empty(latency), NULL, lq[1]) AS latency_p50_s,
+       if(empty(latency), NULL, lq[2]) AS latency_p90_s,
+       if(empty(latency), NULL, lq[3]) AS latency_p99_s,
+       if(empty(ttft), NULL, tq[1]) AS ttft_p50_s,
+       if(empty(ttft), NULL, tq[2]) AS ttft_p90_s,
+       if(empty(ttft), NULL, tq[3]) AS ttft_p99_s,
+       if(empty(tokens_per_second), NULL, tps) AS tokens_per_second_p50,
+       if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
+FROM long
