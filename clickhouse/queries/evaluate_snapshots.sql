@@ -48,47 +48,6 @@ previous AS (
     ORDER BY target, evaluated_at DESC
     LIMIT 1 BY target
 ),
-measured AS (
-    SELECT target,
-           sumIf(value, fresh AND ok) AS ok_n,
-           sumIf(value, fresh AND NOT ok) AS failed_n,
-           maxIf(time, fresh AND ok AND value > 0) AS last_ok_time,
-           maxIf(time, fresh AND NOT ok AND value > 0) AS last_failed_time,
-           groupArrayIf((time, ok, value), fresh) AS tick_points,
-           arraySum(arrayMap(x -> if(NOT x.2 AND x.1 >= last_ok_time, x.3, 0), tick_points)) AS failed_after_ok,
-           arraySum(arrayMap(x -> if(x.2 AND x.1 > last_failed_time, x.3, 0), tick_points)) AS ok_after_failed,
-           argMaxIf(outcome, time, fresh AND NOT ok AND value > 0) AS tick_failure,
-           maxIf(inserted_at, fresh) AS last_stored,
-           sumIf(value, in_rules) AS requests,
-           sumIf(value, in_rules AND NOT ok) AS errors,
-           sumIf(value, in_rules AND outcome = 'http_429') AS errors_429,
-           sumMapIf(map(toString(outcome), toUInt64(value)), in_rules AND NOT ok) AS errors_by_type
-    FROM (
-        SELECT p.target AS target, p.inserted_at AS inserted_at, p.time AS time, p.outcome AS outcome,
-               p.value AS value, p.outcome = 'ok' AS ok,
-               p.inserted_at > if(v.target = '', {window_from:DateTime64(3, 'UTC')}, v.evaluated_at) AS fresh,
-               p.inserted_at > greatest(v.rules_from, {window_from:DateTime64(3, 'UTC')}) AS in_rules
-        FROM health_points AS p
-        LEFT JOIN previous AS v ON v.target = p.target
-        WHERE p.inserted_at > {window_from:DateTime64(3, 'UTC')} AND p.inserted_at <= {at:DateTime64(3, 'UTC')}
-          AND p.source = 'probe' AND p.signal = 'outcome' AND p.temporality = 1
-          AND p.target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-        SETTINGS join_use_nulls = 0
-    )
-    GROUP BY target
-),
-ratelimit AS (
-    SELECT target, min(remaining) AS remaining_min, argMin(resource, remaining) AS resource
-    FROM (
-        SELECT target, outcome AS resource, argMax(value, time) AS remaining
-        FROM health_points
-        WHERE inserted_at > {window_from:DateTime64(3, 'UTC')}
-          AND inserted_at <= {at:DateTime64(3, 'UTC')}
-          AND signal = 'ratelimit_remaining' AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-        GROUP BY target, resource
-    )
-    GROUP BY target
-),
 window_stats AS (
     SELECT target,
            arraySort(x -> -x.1, groupArray((window_seconds, passive_requests, passive_errors))) AS passive_by_window,
@@ -109,47 +68,83 @@ window_stats AS (
     )
     GROUP BY target
 ),
+-- Per target: its settings (c), previous snapshot (p), this instant's windows (w) and the points
+-- of the status window (x: probe outcomes, and the providers' remaining requests/tokens), one
+-- aggregation. A point is `fresh` when stored since the previous snapshot (streaks), `in_rules`
+-- when stored in the rule window.
 stepped AS (
-    SELECT c.target AS target, c.probe_interval AS probe_interval, c.degraded_rate AS degraded_rate,
-           c.unhealthy_rate AS unhealthy_rate, c.latency_max AS latency_max, c.ttft_max AS ttft_max,
-           c.min_requests AS min_requests, c.pool AS pool,
-           p.target != '' AS has_previous,
-           if(has_previous, p.status, '') AS prev_status,
-           p.status_since AS prev_status_since, p.candidate AS prev_candidate,
-           p.candidate_count AS prev_candidate_count,
-           if(has_previous, p.breaker, 'closed') AS prev_breaker,
-           p.breaker_since AS prev_breaker_since, p.breaker_reason AS prev_breaker_reason,
-           p.rules_from AS prev_rules_from,
-           greatest(p.rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
+    SELECT c.target AS target,
+           any(c.probe_interval) AS probe_interval, any(c.degraded_rate) AS degraded_rate,
+           any(c.unhealthy_rate) AS unhealthy_rate, any(c.latency_max) AS latency_max,
+           any(c.ttft_max) AS ttft_max, any(c.min_requests) AS min_requests, any(c.pool) AS pool,
+           any(p.target) != '' AS has_previous,
+           if(has_previous, any(p.status), '') AS prev_status,
+           any(p.status_since) AS prev_status_since, any(p.candidate) AS prev_candidate,
+           any(p.candidate_count) AS prev_candidate_count,
+           if(has_previous, any(p.breaker), 'closed') AS prev_breaker,
+           any(p.breaker_since) AS prev_breaker_since, any(p.breaker_reason) AS prev_breaker_reason,
+           any(p.rules_from) AS prev_rules_from,
+           greatest(prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
            if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
               printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
               {rules_text:String}) AS rules_text,
-           toUInt32(multiIf(k.ok_n + k.failed_n = 0, p.consecutive_failures, k.ok_n = 0,
-                            p.consecutive_failures + k.failed_n, k.failed_after_ok)) AS failures,
-           toUInt32(multiIf(k.ok_n + k.failed_n = 0, p.consecutive_successes, k.failed_n = 0,
-                            p.consecutive_successes + k.ok_n, k.ok_after_failed)) AS successes,
-           if(k.failed_n > 0, k.tick_failure, p.last_failure) AS last_failure,
-           if(k.ok_n + k.failed_n > 0, k.last_stored, p.last_probe_at) AS last_probe_at,
-           k.failed_n AS failed_now,
+           sumIf(x.value, (x.probe AND x.inserted_at > if(p.target = '', {window_from:DateTime64(3, 'UTC')},
+                                                           p.evaluated_at)) AS fresh
+                          AND x.ok) AS ok_n,
+           sumIf(x.value, fresh AND NOT x.ok) AS failed_n,
+           maxIf(x.time, fresh AND x.ok AND x.value > 0) AS last_ok_time,
+           maxIf(x.time, fresh AND NOT x.ok AND x.value > 0) AS last_failed_time,
+           groupArrayIf((x.time, x.ok, x.value), fresh) AS tick_points,
+           toUInt32(multiIf(ok_n + failed_n = 0, any(p.consecutive_failures), ok_n = 0,
+                            any(p.consecutive_failures) + failed_n,
+                            arraySum(arrayMap(e -> if(NOT e.2 AND e.1 >= last_ok_time, e.3, 0), tick_points)))) AS failures,
+           toUInt32(multiIf(ok_n + failed_n = 0, any(p.consecutive_successes), failed_n = 0,
+                            any(p.consecutive_successes) + ok_n,
+                            arraySum(arrayMap(e -> if(e.2 AND e.1 > last_failed_time, e.3, 0), tick_points)))) AS successes,
+           if(failed_n > 0, argMaxIf(x.outcome, x.time, fresh AND NOT x.ok AND x.value > 0),
+              any(p.last_failure)) AS last_failure,
+           if(ok_n + failed_n > 0, maxIf(x.inserted_at, fresh), any(p.last_probe_at)) AS last_probe_at,
+           failed_n AS failed_now,
            -- passive requests of the longest window that fits in the rule window
-           arrayFirst(x -> x.1 <= dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')}),
-                      w.passive_by_window) AS passive,
-           k.requests AS probe_requests, k.errors AS probe_errors, k.errors_429 AS errors_429,
-           k.errors_by_type AS errors_by_type,
-           w.latency_p50_s AS latency_p50_s, w.latency_p90_s AS latency_p90_s, w.latency_p99_s AS latency_p99_s,
-           w.ttft_p50_s AS ttft_p50_s, w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
-           w.tokens_per_second_p50 AS tokens_per_second_p50, w.stream_completion_rate AS stream_completion_rate,
-           if(l.target = '', NULL, l.remaining_min) AS ratelimit_remaining_min, l.resource AS ratelimit_resource
-    FROM configured AS c
+           arrayFirst(e -> e.1 <= dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')}),
+                      any(w.passive_by_window)) AS passive,
+           sumIf(x.value, (x.probe AND x.inserted_at > greatest(p.rules_from, {window_from:DateTime64(3, 'UTC')}))
+                          AS in_rules) AS probe_requests,
+           sumIf(x.value, in_rules AND NOT x.ok) AS probe_errors,
+           sumIf(x.value, in_rules AND x.outcome = 'http_429') AS errors_429,
+           sumMapIf(map(toString(x.outcome), toUInt64(x.value)), in_rules AND NOT x.ok) AS errors_by_type,
+           any(w.latency_p50_s) AS latency_p50_s, any(w.latency_p90_s) AS latency_p90_s,
+           any(w.latency_p99_s) AS latency_p99_s, any(w.ttft_p50_s) AS ttft_p50_s,
+           any(w.ttft_p90_s) AS ttft_p90_s, any(w.ttft_p99_s) AS ttft_p99_s,
+           any(w.tokens_per_second_p50) AS tokens_per_second_p50,
+           any(w.stream_completion_rate) AS stream_completion_rate,
+           -- the latest remaining count per resource, then the lowest
+           mapValues(maxMapIf(map(x.outcome, (x.time, x.value)), x.ratelimit)).2 AS remaining,
+           if(empty(remaining), NULL, arrayMin(remaining)) AS ratelimit_remaining_min,
+           mapKeys(maxMapIf(map(x.outcome, (x.time, x.value)), x.ratelimit))[indexOf(remaining, arrayMin(remaining))]
+               AS ratelimit_resource
+    FROM (
+        SELECT target, inserted_at, time, outcome, value,
+               signal = 'outcome' AND source = 'probe' AND temporality = 1 AS probe,
+               outcome = 'ok' AS ok,
+               signal = 'ratelimit_remaining' AS ratelimit
+        FROM health_points
+        WHERE inserted_at > {window_from:DateTime64(3, 'UTC')} AND inserted_at <= {at:DateTime64(3, 'UTC')}
+          AND signal IN ('outcome', 'ratelimit_remaining')
+          AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+    ) AS x
+    RIGHT JOIN configured AS c ON x.target = c.target
     LEFT JOIN previous AS p ON p.target = c.target
-    LEFT JOIN measured AS k ON k.target = c.target
-    LEFT JOIN ratelimit AS l ON l.target = c.target
     LEFT JOIN window_stats AS w ON w.target = c.target
+    GROUP BY c.target
     SETTINGS join_use_nulls = 0
 ),
 -- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
 -- carries, so a value is computed one step below its users only where inlining its alias at
 -- every use would cost more.
+-- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
+-- carries, and each join; a value is computed one step below its users only where inlining its
+-- alias at every use would cost more.
 broken AS (
     SELECT * EXCEPT (passive, probe_requests, probe_errors),
            probe_requests + passive.2 AS rule_requests,
