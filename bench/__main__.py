@@ -118,7 +118,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
             results += aggregation.measure(store, targets)
             store.execute_in_default("DROP DATABASE {db:Identifier}", {"db": store.database})
         store = aggregation.fresh_store(engine, f"history_{uuid.uuid4().hex[:6]}")
-        history = aggregation.measure_history(store, targets=1_000, hours=1.0 if short else 3.0)
+        history = aggregation.measure_history(store, targets=1_000, hours=1.0 if short else 12.0)
         store.execute_in_default("DROP DATABASE {db:Identifier}", {"db": store.database})
         return aggregation.section(results, history)
 

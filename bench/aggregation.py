@@ -425,8 +425,8 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
             f"{r['minute_statements_ms']['evaluate_slo']:.0f} | {ratio} | {r.get('load', float('nan')):.1f} |")
     lines += ["", ("Statement columns are medians in ms over the ordinary instants (`windows` = "
                    "evaluate_windows.sql, `snapshots` = evaluate_snapshots.sql, `events` = record_events.sql; "
-                   "`Python` = evaluate() outside SQL, mostly building the target set's rows and hash "
-                   "every cycle; `load` = the machine's 1-minute load average at the end of the sequence, "
+                   "`Python` = evaluate() outside SQL (parameters; the target set's rows are built once "
+                   "per configuration); `load` = the machine's 1-minute load average at the end of the sequence, "
                    "2.0 being both cores busy: others share this machine)."), "", *_verdicts(by_key), "",
               ("Inside the statements, after each sequence (median of 3, ms): the SELECT of evaluate_windows "
                "(1 m and 5 m, from the raw points) and of evaluate_long_windows (1 h, from `health_minutes`), "
@@ -451,7 +451,8 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
         lines += [
             "", f"### As a day of snapshots accumulates ({t:,} targets)", "",
             ("The worker writes one `health_snapshots` row and two `health_windows` rows (1 m, 5 m; the 1 h "
-             "window too at a minute's first instant) per target every 2 s (43,200 instants a day) into one partition per day, ordered by target first. Here earlier "
+             "window too at a minute's first instant) per target every 2 s (43,200 instants a day) into one "
+             "partition per day, ordered by minute, then target. Here earlier "
              "instants are added to today's partition (copies of an evaluated instant) and the measurement "
              "is repeated: as background merges left them (the newest copies a minute older than the "
              "first instant), and right after `OPTIMIZE … FINAL` folded them "

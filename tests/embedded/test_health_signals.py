@@ -276,3 +276,22 @@ def test_views_latest_timeline_incidents(store) -> None:
         ("b", "target", "unhealthy", 2,
          "circuit breaker open: 3 consecutive failures (last: http_5xx)", "open", 3),
         ("p", "pool", "degraded", 2, "1 of 2 members healthy; b unhealthy", "", 0)]
+
+
+def test_latest_view_shows_the_targets_of_the_latest_evaluation_however_old(store) -> None:
+    # T0 is more than a minute past the last evaluation of target `gone`, and may be more than a
+    # day ago: the view still shows what the latest evaluations wrote.
+    with_gone = Config.model_validate({"targets": [
+        {"name": name, "base_url": "http://x/v1", "model": "m"} for name in ("a", "gone")]})
+    for offset in (-130, -128):
+        evaluate(store, with_gone, instant(offset))
+    only_a = Config.model_validate({"targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}]})
+    evaluate(store, only_a, instant(-40))
+    evaluate(store, only_a, instant(0))
+    rows = store.rows("SELECT target, dateDiff('second', {t0:DateTime64(3, 'UTC')}, evaluated_at) AS offset "
+                      "FROM health_latest ORDER BY target", {"t0": T0})
+    assert rows == [{"target": "a", "offset": 0}]
+    evaluate(store, with_gone, instant(2))
+    rows = store.rows("SELECT target, dateDiff('second', {t0:DateTime64(3, 'UTC')}, evaluated_at) AS offset "
+                      "FROM health_latest ORDER BY target", {"t0": T0})
+    assert rows == [{"target": "a", "offset": 2}, {"target": "gone", "offset": 2}]
