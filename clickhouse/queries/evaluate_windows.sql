@@ -7,8 +7,10 @@
 --   below the previous one) counts the new value; the first point of a series seen within
 --   {lookback_s} counts fully only if the series started inside it. So a lost or late export
 --   loses nothing: the next cumulative point carries the missed increase.
---   latency (successful non-stream probes), TTFT and tokens/s quantiles <- scale-5 buckets
---   (bucket k stands for its geometric midpoint 2^((k + 0.5) / 32): within 1.1 % of the samples)
+--   latency (successful non-stream probes), TTFT and tokens/s quantiles <- scale-5 buckets, one
+--   row per bucket: quantileExactWeighted is the first bucket whose cumulative count reaches q of
+--   the total, and bucket k stands for its geometric midpoint 2^((k + 0.5) / 32) (within 1.1 % of
+--   the samples)
 -- Longer windows are evaluate_long_windows.sql.
 INSERT INTO health_windows
 WITH
@@ -19,14 +21,15 @@ configured AS (
 ),
 recent AS (
     SELECT if(source = 'probe', concat('t:', target), concat('m:', provider, '/', model)) AS key,
-           source, signal, kind, outcome, inserted_at, buckets, value AS delta
+           source, signal, kind, outcome, inserted_at, bucket, bucket_n, value AS delta
     FROM health_points
+    LEFT ARRAY JOIN mapKeys(buckets) AS bucket, mapValues(buckets) AS bucket_n
     WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32})
       AND inserted_at <= {at:DateTime64(3, 'UTC')}
       AND temporality = 1 AND signal != 'ratelimit_remaining'
     UNION ALL
     SELECT if(source = 'probe', concat('t:', target), concat('m:', provider, '/', model)) AS key,
-           source, signal, kind, outcome, inserted_at, CAST(map(), 'Map(Int16, UInt64)') AS buckets,
+           source, signal, kind, outcome, inserted_at, toInt16(0) AS bucket, toUInt64(0) AS bucket_n,
            multiIf(n = 1, if(start > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32} + {lookback_s:UInt32}), value, 0),
                    start != previous_start OR value < previous_value, value,
                    value - previous_value) AS delta
@@ -50,22 +53,20 @@ short AS (
                     source = 'probe' AND signal = 'outcome' AND outcome != 'ok') AS errors_by_type,
            sumIf(delta, source = 'passive') AS passive_requests,
            sumIf(delta, source = 'passive' AND outcome != 'ok') AS passive_errors,
-           sumMapIf(buckets, signal = 'latency' AND outcome = 'ok' AND kind != 'stream') AS latency,
-           sumMapIf(buckets, signal = 'ttft' AND outcome = 'ok') AS ttft,
-           sumMapIf(buckets, signal = 'tokens_per_second' AND outcome = 'ok') AS tokens_per_second,
+           sumIf(bucket_n, signal = 'latency' AND outcome = 'ok' AND kind != 'stream') AS latency_n,
+           quantilesExactWeightedIf(0.5, 0.9, 0.99)(bucket, bucket_n,
+               signal = 'latency' AND outcome = 'ok' AND kind != 'stream') AS latency,
+           sumIf(bucket_n, signal = 'ttft' AND outcome = 'ok') AS ttft_n,
+           quantilesExactWeightedIf(0.5, 0.9, 0.99)(bucket, bucket_n, signal = 'ttft' AND outcome = 'ok') AS ttft,
+           sumIf(bucket_n, signal = 'tokens_per_second' AND outcome = 'ok') AS tps_n,
+           quantileExactWeightedIf(0.5)(bucket, bucket_n, signal = 'tokens_per_second' AND outcome = 'ok') AS tps,
            sumIf(delta, signal = 'stream_end' AND outcome = 'clean') AS streams_clean,
-           sumIf(delta, signal = 'stream_end' AND outcome = 'cut') AS streams_cut,
-           -- bucket quantiles: the first bucket whose cumulative count reaches q of the total
-           arrayMap(q -> exp2((mapKeys(latency)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(latency)),
-                         arrayCumSum(mapValues(latency)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS lq,
-           arrayMap(q -> exp2((mapKeys(ttft)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(ttft)),
-                         arrayCumSum(mapValues(ttft)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS tq,
-           exp2((mapKeys(tokens_per_second)[arrayFirstIndex(c -> c >= 0.5 * arraySum(mapValues(tokens_per_second)),
-                 arrayCumSum(mapValues(tokens_per_second)))] + 0.5) / 32) AS tps
+           sumIf(delta, signal = 'stream_end' AND outcome = 'cut') AS streams_cut
     FROM recent AS r
-    ARRAY JOIN {short_windows:Array(UInt32)} AS w
+    -- each point once per window it falls in
+    ARRAY JOIN arrayFilter(x -> r.inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond(x),
+                           {short_windows:Array(UInt32)}) AS w
     INNER JOIN configured AS c ON c.key = r.key
-    WHERE r.inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond(w)
     GROUP BY target, window_seconds
 )
 SELECT target,
@@ -77,12 +78,12 @@ SELECT target,
        errors_by_type,
        toUInt64(passive_requests) AS passive_requests,
        toUInt64(passive_errors) AS passive_errors,
-       if(empty(latency), NULL, lq[1]) AS latency_p50_s,
-       if(empty(latency), NULL, lq[2]) AS latency_p90_s,
-       if(empty(latency), NULL, lq[3]) AS latency_p99_s,
-       if(empty(ttft), NULL, tq[1]) AS ttft_p50_s,
-       if(empty(ttft), NULL, tq[2]) AS ttft_p90_s,
-       if(empty(ttft), NULL, tq[3]) AS ttft_p99_s,
-       if(empty(tokens_per_second), NULL, tps) AS tokens_per_second_p50,
+       if(latency_n = 0, NULL, exp2((latency[1] + 0.5) / 32)) AS latency_p50_s,
+       if(latency_n = 0, NULL, exp2((latency[2] + 0.5) / 32)) AS latency_p90_s,
+       if(latency_n = 0, NULL, exp2((latency[3] + 0.5) / 32)) AS latency_p99_s,
+       if(ttft_n = 0, NULL, exp2((ttft[1] + 0.5) / 32)) AS ttft_p50_s,
+       if(ttft_n = 0, NULL, exp2((ttft[2] + 0.5) / 32)) AS ttft_p90_s,
+       if(ttft_n = 0, NULL, exp2((ttft[3] + 0.5) / 32)) AS ttft_p99_s,
+       if(tps_n = 0, NULL, exp2((tps + 0.5) / 32)) AS tokens_per_second_p50,
        if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
 FROM short
