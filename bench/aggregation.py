@@ -452,7 +452,7 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
             "", f"### As a day of snapshots accumulates ({t:,} targets)", "",
             ("The worker writes one `health_snapshots` row and two `health_windows` rows (1 m, 5 m; the 1 h "
              "window too at a minute's first instant) per target every 2 s (43,200 instants a day) into one "
-             "partition per day, ordered by minute, then target. Here earlier "
+             "partition per day, ordered by time, then target. Here earlier "
              "instants are added to today's partition (copies of an evaluated instant) and the measurement "
              "is repeated: as background merges left them (the newest copies a minute older than the "
              "first instant), and right after `OPTIMIZE … FINAL` folded them "

@@ -3,9 +3,9 @@
 -- window's numbers. Evaluations are aligned to fixed instants and read rows "as of" the instant,
 -- so a re-run or a second worker writes the same row again; ReplacingMergeTree keeps one, and
 -- readers use FINAL or LIMIT 1 BY (the health_latest view does).
--- Ordered by minute first: every evaluation reads the last seconds of all targets (their previous
--- snapshot), which then lie in one or two minutes' rows however much of the day is stored; a
--- target's history is still found by target within each minute.
+-- Ordered by time first: every evaluation reads the last seconds of all targets (their previous
+-- snapshot, this instant's rows), which then lie in the last granules however much of the day
+-- is stored. A target's history reads the time range it asks for.
 CREATE TABLE IF NOT EXISTS health_snapshots
 (
     target LowCardinality(String),
@@ -47,6 +47,6 @@ CREATE TABLE IF NOT EXISTS health_snapshots
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toDate(evaluated_at)
-ORDER BY (toStartOfMinute(evaluated_at), target, evaluated_at)
+ORDER BY (evaluated_at, target)
 TTL toDateTime(evaluated_at) + toIntervalDay({snapshots_ttl_days:UInt16})
 SETTINGS ttl_only_drop_parts = 1

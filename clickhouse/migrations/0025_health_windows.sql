@@ -1,7 +1,7 @@
 -- Request counts, errors by type and quantiles per target, evaluation instant and window
 -- (aggregator.windows, default 1 m, 5 m, 1 h). Windows up to 15 min are read from health_points
 -- as of the instant (probe and passive, delta and cumulative); longer ones from health_minutes
--- (probe results, to the minute). Ordered by minute first, like health_snapshots: the snapshot
+-- (probe results, to the minute). Ordered by time first, like health_snapshots: the snapshot
 -- reads this instant's rows of all targets.
 CREATE TABLE IF NOT EXISTS health_windows
 (
@@ -25,6 +25,6 @@ CREATE TABLE IF NOT EXISTS health_windows
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toDate(evaluated_at)
-ORDER BY (toStartOfMinute(evaluated_at), target, window_seconds, evaluated_at)
+ORDER BY (evaluated_at, target, window_seconds)
 TTL toDateTime(evaluated_at) + toIntervalDay({snapshots_ttl_days:UInt16})
 SETTINGS ttl_only_drop_parts = 1

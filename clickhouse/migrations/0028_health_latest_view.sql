@@ -1,6 +1,6 @@
 -- The latest snapshot of every target and pool: `SELECT target, status, reason FROM health_latest`.
 -- Rows of the minute before the latest evaluation (max(evaluated_at) comes from the parts'
--- min-max index, and the table is ordered by minute first), so it costs the same whatever
+-- min-max index, and the table is ordered by time first), so it costs the same whatever
 -- the retention; while the aggregator is stopped it shows the last statuses it wrote.
 CREATE VIEW IF NOT EXISTS health_latest AS
 SELECT *
