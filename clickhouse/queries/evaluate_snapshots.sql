@@ -146,7 +146,8 @@ stepped AS (
 -- carries, and each join; a value is computed one step below its users only where inlining its
 -- alias at every use would cost more.
 broken AS (
-    SELECT * EXCEPT (passive, probe_requests, probe_errors),
+    SELECT * EXCEPT (ok_n, failed_n, last_ok_time, last_failed_time, tick_points, passive, probe_requests,
+                     probe_errors, remaining),
            probe_requests + passive.2 AS rule_requests,
            probe_errors + passive.3 AS rule_errors,
            if(rule_requests > 0, rule_errors / rule_requests, 0) AS rule_rate,
