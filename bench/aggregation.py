@@ -382,6 +382,13 @@ def _verdicts(by_key: dict) -> list[str]:
             verdict = "met" if row["median_ms"] <= limit else "**not met**"
             out.append(f"- ≤ {limit:,} ms at {targets:,} targets: {verdict} (median {row['median_ms']:,.0f} ms, "
                        f"{row['median_ms'] / limit:.1f}× the goal).")
+    one, thousand = by_key.get((1, 1)), by_key.get((1_000, 1))
+    if one and thousand:
+        out.append(f"- Fixed cost: one target takes {one['median_ms']:,.0f} ms a cycle, 1,000 take "
+                   f"{thousand['median_ms']:,.0f} ms. Most of a cycle at up to 1,000 targets is ClickHouse's analysis "
+                   "and planning of the statements, paid whatever the data (its analysis part alone is in the "
+                   "next table), and writing a part per INSERT; the rows of 1,000 targets add "
+                   f"{thousand['median_ms'] - one['median_ms']:,.0f} ms.")
     ratios = [f"{t:,} targets {by_key[(t, 30)]['median_ms'] / by_key[(t, 1)]['median_ms']:.2f}"
               for (t, d) in sorted(by_key) if d == 30 and (t, 1) in by_key]
     if ratios:
