@@ -279,8 +279,8 @@ def test_views_latest_timeline_incidents(store) -> None:
 
 
 def test_latest_view_shows_the_targets_of_the_latest_evaluation_however_old(store) -> None:
-    # T0 is more than a minute past the last evaluation of target `gone`, and may be more than a
-    # day ago: the view still shows what the latest evaluations wrote.
+    # `gone` was last evaluated more than a minute before the latest instant, so it has left the
+    # view; T0 may be more than a day ago, and the view still shows what that evaluation wrote.
     with_gone = Config.model_validate({"targets": [
         {"name": name, "base_url": "http://x/v1", "model": "m"} for name in ("a", "gone")]})
     for offset in (-130, -128):
