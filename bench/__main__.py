@@ -26,7 +26,7 @@ import psutil
 
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from bench import aggregation, detection, ingest, prober, soak
+from bench import aggregation, aggregation_report, detection, ingest, prober, soak
 from llmhealth.config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
         store = aggregation.fresh_store(engine, f"history_{uuid.uuid4().hex[:6]}")
         history = aggregation.measure_history(store, targets=1_000, hours=1.0 if short else 12.0)
         store.execute_in_default("DROP DATABASE {db:Identifier}", {"db": store.database})
-        return aggregation.section(results, history)
+        return aggregation_report.section(results, history)
 
     step("aggregation", "evaluation cycle time: 100, 1,000" + ("" if short else ", 10,000") + " targets", cycle_time)
 
