@@ -64,7 +64,9 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
               ("Inside the statements, after each sequence (median of 3, ms): the SELECT of evaluate_windows "
                "(1 m and 5 m, from the raw points) and of evaluate_long_windows (1 h, from `health_minutes`), "
                "and `EXPLAIN QUERY TREE` of each of the two statements run at every instant (query analysis "
-               "alone, no planning or execution: a cost paid every cycle whatever the data):"), "",
+               "alone, no planning or execution: a cost paid every cycle whatever the data). The analysis "
+               "columns do the same work on every row and in every run, so they also show how fast the "
+               "shared machine was at the time: compare runs by them before comparing cycle times."), "",
               "| targets | data | windows: 1 m + 5 m | windows: 1 h | analysis of evaluate_windows | analysis of evaluate_snapshots |",
               "|---:|---|---:|---:|---:|---:|"]
     for r in results:
