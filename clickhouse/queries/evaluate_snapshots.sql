@@ -140,9 +140,6 @@ stepped AS (
     SETTINGS join_use_nulls = 0
 ),
 -- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
--- carries, so a value is computed one step below its users only where inlining its alias at
--- every use would cost more.
--- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
 -- carries, and each join; a value is computed one step below its users only where inlining its
 -- alias at every use would cost more.
 broken AS (
