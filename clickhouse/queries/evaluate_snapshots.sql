@@ -71,7 +71,8 @@ window_stats AS (
 -- Per target: its settings (c), previous snapshot (p), this instant's windows (w) and the points
 -- of the status window (x: probe outcomes, and the providers' remaining requests/tokens), one
 -- aggregation. A point is `fresh` when stored since the previous snapshot (streaks), `in_rules`
--- when stored in the rule window.
+-- when stored in the rule window. Without a previous snapshot p's columns hold their defaults
+-- (join_use_nulls = 0): its times are 1970, so every point of the window is both.
 stepped AS (
     SELECT c.target AS target,
            any(c.probe_interval) AS probe_interval, any(c.degraded_rate) AS degraded_rate,
@@ -88,28 +89,21 @@ stepped AS (
            if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
               printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
               {rules_text:String}) AS rules_text,
-           sumIf(x.value, (x.probe AND x.inserted_at > if(p.target = '', {window_from:DateTime64(3, 'UTC')},
-                                                           p.evaluated_at)) AS fresh
-                          AND x.ok) AS ok_n,
-           sumIf(x.value, fresh AND NOT x.ok) AS failed_n,
-           maxIf(x.time, fresh AND x.ok AND x.value > 0) AS last_ok_time,
-           maxIf(x.time, fresh AND NOT x.ok AND x.value > 0) AS last_failed_time,
-           groupArrayIf((x.time, x.ok, x.value), fresh) AS tick_points,
-           toUInt32(multiIf(ok_n + failed_n = 0, any(p.consecutive_failures), ok_n = 0,
-                            any(p.consecutive_failures) + failed_n,
-                            arraySum(arrayMap(e -> if(NOT e.2 AND e.1 >= last_ok_time, e.3, 0), tick_points)))) AS failures,
-           toUInt32(multiIf(ok_n + failed_n = 0, any(p.consecutive_successes), failed_n = 0,
-                            any(p.consecutive_successes) + ok_n,
-                            arraySum(arrayMap(e -> if(e.2 AND e.1 > last_failed_time, e.3, 0), tick_points)))) AS successes,
-           if(failed_n > 0, argMaxIf(x.outcome, x.time, fresh AND NOT x.ok AND x.value > 0),
+           sumIf(x.value, (x.probe AND x.inserted_at > p.evaluated_at) AS fresh) AS fresh_n,
+           sumIf(x.value, fresh AND NOT x.ok) AS failed_now,
+           -- in time order, a failure after a success exported with it
+           arraySort(groupArrayIf((x.time, NOT x.ok, x.value), fresh)) AS ticks,
+           toUInt32(arrayFold((n, e) -> if(e.2, n + e.3, if(e.3 > 0, 0, n)), ticks,
+                              toFloat64(any(p.consecutive_failures)))) AS failures,
+           toUInt32(arrayFold((n, e) -> if(e.2, if(e.3 > 0, 0, n), n + e.3), ticks,
+                              toFloat64(any(p.consecutive_successes)))) AS successes,
+           if(failed_now > 0, argMaxIf(x.outcome, x.time, fresh AND NOT x.ok AND x.value > 0),
               any(p.last_failure)) AS last_failure,
-           if(ok_n + failed_n > 0, maxIf(x.inserted_at, fresh), any(p.last_probe_at)) AS last_probe_at,
-           failed_n AS failed_now,
+           if(fresh_n > 0, maxIf(x.inserted_at, fresh), any(p.last_probe_at)) AS last_probe_at,
            -- passive requests of the longest window that fits in the rule window
            arrayFirst(e -> e.1 <= dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')}),
                       any(w.passive_by_window)) AS passive,
-           sumIf(x.value, (x.probe AND x.inserted_at > greatest(p.rules_from, {window_from:DateTime64(3, 'UTC')}))
-                          AS in_rules) AS probe_requests,
+           sumIf(x.value, (x.probe AND x.inserted_at > p.rules_from) AS in_rules) AS probe_requests,
            sumIf(x.value, in_rules AND NOT x.ok) AS probe_errors,
            sumIf(x.value, in_rules AND x.outcome = 'http_429') AS errors_429,
            sumMapIf(map(toString(x.outcome), toUInt64(x.value)), in_rules AND NOT x.ok) AS errors_by_type,
@@ -143,7 +137,7 @@ stepped AS (
 -- carries, and each join; a value is computed one step below its users only where inlining its
 -- alias at every use would cost more.
 broken AS (
-    SELECT * EXCEPT (ok_n, failed_n, last_ok_time, last_failed_time, tick_points, passive, probe_requests,
+    SELECT * EXCEPT (fresh_n, ticks, passive, probe_requests,
                      probe_errors, remaining),
            probe_requests + passive.2 AS rule_requests,
            probe_errors + passive.3 AS rule_errors,

@@ -106,6 +106,17 @@ SCENARIOS = [
         (18, "a", "breaker", "half_open", "open", HALF_OPEN_FAILED.format("timeout")),
     ], id="failure-while-half-open-reopens-and-restarts-cooldown"),
     pytest.param({}, [
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
+        # exported together: the failures count as the later ones
+        (2, {"ok": 5, "http_5xx": 2}, ("healthy", "closed", 2, 0)),
+        # 10 ms apart: the success after the failure ends its streak
+        (4, ["http_5xx", "ok"], ("healthy", "closed", 0, 1)),
+        # a point counting no probes breaks no streak
+        (6, {"http_5xx": 2, "ok": 0}, ("healthy", "closed", 2, 0)),
+        (8, {"timeout": 1, "ok": 0}, ("unhealthy", "open", 3, 0,
+                                      "circuit breaker open: 3 consecutive failures (last: timeout)")),
+    ], None, id="streaks-follow-point-time-failures-after-successes-exported-together"),
+    pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (2, "ok", ("unhealthy", "open", 0, 1)),
         (4, "ok", ("unhealthy", "open", 0, 2)),
