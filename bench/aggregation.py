@@ -43,6 +43,7 @@ from aggregator.evaluate import (
 )
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
+from bench.statement_phases import phases_ms
 from llmhealth.config.model import Config, RetentionSettings
 
 INTERVAL = 2  # aggregator.interval (default)
@@ -251,7 +252,7 @@ def measure(store: EmbeddedStore, targets: int, days: tuple[int, ...] = (1, 30),
                   "settle_s": waited, "rows": rows, **summarize(cycles), "statuses": _statuses(store, stored_until),
                   "load": os.getloadavg()[0],
                   "windows_split_ms": split_windows(store, config, stored_until),
-                  "planning_ms": planning_ms(store, config, stored_until)}
+                  "phases_ms": statement_phases(store, config, stored_until)}
         log(f"  {targets:,} targets, {n_days} day(s): median {result['median_ms']:.0f} ms, p90 "
             f"{result['p90_ms']:.0f} ms, minute instant {result['minute_ms']:.0f} ms; "
             + ", ".join(f"{k} {v:.0f}" for k, v in result["statements_ms"].items()) + f"; {result['statuses']}")
@@ -273,18 +274,14 @@ def split_windows(store: EmbeddedStore, config: Config, at: datetime, repeats: i
     return out
 
 
-def planning_ms(store: EmbeddedStore, config: Config, at: datetime, repeats: int = 3) -> dict[str, float]:
-    """Median ms of `EXPLAIN QUERY TREE` (query analysis alone, no planning or execution) per
-    statement."""
+def statement_phases(store: EmbeddedStore, config: Config, at: datetime) -> dict[str, dict[str, float]]:
+    """Per statement run at every instant: ms per phase (bench/statement_phases.py), at `at`
+    again (re-evaluating an instant writes the same rows)."""
     version = register(store, target_set(config, [(t.name, t) for t in config.targets]))
     params = {"evaluate_windows": window_params(config, at, version),
-              "evaluate_snapshots": snapshot_params(config, at, version)}
-    out = {}
-    for name, p in params.items():
-        text = sql.query(name)
-        select = "EXPLAIN QUERY TREE " + text[text.index("WITH"):]
-        out[name] = _median_ms(lambda s=select, p=p: store.rows(s, p), repeats)
-    return out
+              "evaluate_snapshots": snapshot_params(config, at, version),
+              "record_events": {"at": at}}
+    return {name: phases_ms(store, sql.query(name), p) for name, p in params.items()}
 
 
 def _median_ms(call: Callable[[], object], repeats: int) -> float:

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from bench.aggregation import LOOKUPS, TABLES, TIMED_BEFORE_MINUTE, WARMUP
+from bench.statement_phases import PHASES
+
+PER_INSTANT = ("evaluate_windows", "evaluate_snapshots", "record_events")
+
+
+def fixed_ms(result: dict) -> float:
+    """ms of a cycle's statements spent before reading any data: parse to pipeline."""
+    return sum(result["phases_ms"][s][p] for s in PER_INSTANT for p in PHASES)
 
 
 def verdicts(by_key: dict) -> list[str]:
@@ -16,11 +24,12 @@ def verdicts(by_key: dict) -> list[str]:
                        f"{row['median_ms'] / limit:.1f}× the goal).")
     one, thousand = by_key.get((1, 1)), by_key.get((1_000, 1))
     if one and thousand:
+        fixed = fixed_ms(thousand)
         out.append(f"- Fixed cost: one target takes {one['median_ms']:,.0f} ms a cycle, 1,000 take "
-                   f"{thousand['median_ms']:,.0f} ms. Most of a cycle at up to 1,000 targets is ClickHouse's analysis "
-                   "and planning of the statements, paid whatever the data (its analysis part alone is in the "
-                   "next table), and writing a part per INSERT; the rows of 1,000 targets add "
-                   f"{thousand['median_ms'] - one['median_ms']:,.0f} ms.")
+                   f"{thousand['median_ms']:,.0f} ms; the rows of 1,000 targets add "
+                   f"{thousand['median_ms'] - one['median_ms']:,.0f} ms. At 1,000 targets, parsing, analysing and "
+                   f"planning the three statements take {fixed:,.0f} ms of it, paid whatever the data "
+                   "(next tables).")
     ratios = [f"{t:,} targets {by_key[(t, 30)]['median_ms'] / by_key[(t, 1)]['median_ms']:.2f}"
               for (t, d) in sorted(by_key) if d == 30 and (t, 1) in by_key]
     if ratios:
@@ -61,18 +70,25 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
                    "`Python` = evaluate() outside SQL (parameters; the target set's rows are built once "
                    "per configuration); `load` = the machine's 1-minute load average at the end of the sequence, "
                    "2.0 being both cores busy: others share this machine)."), "", *verdicts(by_key), "",
-              ("Inside the statements, after each sequence (median of 3, ms): the SELECT of evaluate_windows "
-               "(1 m and 5 m, from the raw points) and of evaluate_long_windows (1 h, from `health_minutes`), "
-               "and `EXPLAIN QUERY TREE` of each of the two statements run at every instant (query analysis "
-               "alone, no planning or execution: a cost paid every cycle whatever the data). The analysis "
-               "columns do the same work on every row and in every run, so they also show how fast the "
-               "shared machine was at the time: compare runs by them before comparing cycle times."), "",
-              "| targets | data | windows: 1 m + 5 m | windows: 1 h | analysis of evaluate_windows | analysis of evaluate_snapshots |",
-              "|---:|---|---:|---:|---:|---:|"]
+              ("After each sequence, the SELECT of evaluate_windows (1 m and 5 m, from the raw points) "
+               "and of evaluate_long_windows (1 h, from `health_minutes`), median of 3 (ms):"), "",
+              "| targets | data | windows: 1 m + 5 m | windows: 1 h |", "|---:|---|---:|---:|"]
     for r in results:
-        w, p = r["windows_split_ms"], r["planning_ms"]
-        lines.append(f"| {r['targets']:,} | {r['days']} d | {w['short']:.0f} | {w['long']:.0f} | "
-                     f"{p['evaluate_windows']:.0f} | {p['evaluate_snapshots']:.0f} |")
+        w = r["windows_split_ms"]
+        lines.append(f"| {r['targets']:,} | {r['days']} d | {w['short']:.0f} | {w['long']:.0f} |")
+    lines += ["", ("Where the time of each statement run at every instant goes, by ClickHouse's profile events "
+                   "(`system.events`, bench/statement_phases.py), median of 5 runs at the last instant (ms): "
+                   "parse, analysis, building the query plan, optimising it, building the pipeline, and the "
+                   "rest of the query time (reading, computing, writing a part). Parse to pipeline do the same "
+                   "work whatever the data, in every row and every run, so they also show how fast the shared "
+                   "machine was: compare runs by them before comparing cycle times."), "",
+              "| targets | data | statement | " + " | ".join(PHASES) + " | rest | total |",
+              "|---:|---|---|" + "---:|" * (len(PHASES) + 2)]
+    for r in results:
+        for name in PER_INSTANT:
+            ph = r["phases_ms"][name]
+            lines.append(f"| {r['targets']:,} | {r['days']} d | {name} | "
+                         + " | ".join(f"{ph[k]:.1f}" for k in (*PHASES, "rest", "total")) + " |")
     lines += ["",
               ("Rows in the tables when each sequence started (as stored, before background merges "
               "fold the aggregating rollups):"), "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.aggregation import LOOKUPS, STATEMENTS, TABLES
-from bench.aggregation_report import section, verdicts
+from bench.aggregation_report import PER_INSTANT, section, verdicts
 
 
 def result(targets: int, days: int, median_ms: float) -> dict:
@@ -13,7 +13,8 @@ def result(targets: int, days: int, median_ms: float) -> dict:
     return {"targets": targets, "days": days, "median_ms": median_ms, "p90_ms": median_ms * 1.2,
             "statements_ms": statements, "minute_ms": median_ms * 2, "minute_statements_ms": statements,
             "load": 0.5, "windows_split_ms": {"short": 5.0, "long": 6.0},
-            "planning_ms": {"evaluate_windows": 7.0, "evaluate_snapshots": 8.0},
+            "phases_ms": {name: {"parse": 1.0, "analysis": 2.0, "plan": 1.0, "optimization": 1.0, "pipeline": 0.5,
+                                 "rest": 4.5, "total": 10.0} for name in PER_INSTANT},
             "shape": "every 5 s", "rows": {table: 1 for table in TABLES}}
 
 
@@ -28,7 +29,8 @@ def test_verdicts_name_each_goal_with_its_numbers(at_1000: float, at_10000: floa
                       (1_000, 30): result(1_000, 30, at_1000 * 1.1), (10_000, 1): result(10_000, 1, at_10000)})
     assert lines[0] == f"- ≤ 100 ms at 1,000 targets: {expected[0]}."
     assert lines[1] == f"- ≤ 1,000 ms at 10,000 targets: {expected[1]}."
-    assert lines[2].startswith(f"- Fixed cost: one target takes 60 ms a cycle, 1,000 take {at_1000:,.0f} ms.")
+    assert lines[2].startswith(f"- Fixed cost: one target takes 60 ms a cycle, 1,000 take {at_1000:,.0f} ms; ")
+    assert "planning the three statements take 16 ms of it" in lines[2]
     assert lines[3].startswith("- 30 d / 1 d: 1,000 targets 1.10 ")
 
 
@@ -40,3 +42,4 @@ def test_section_has_a_row_per_result_and_per_history_case() -> None:
     assert "| 1,000 | 1 d | 200 | 240 | 10 |" in text
     assert "| 1,000 | 30 d | 220 | 264 |" in text and "| 1.10 | 0.5 |" in text
     assert "| none | 2 | 2 | 210 | 10 | 10 | 10 | 2 / 3 | 2 / 3 | 2 / 3 |" in text
+    assert "| 1,000 | 30 d | evaluate_snapshots | 1.0 | 2.0 | 1.0 | 1.0 | 0.5 | 4.5 | 10.0 |" in text
