@@ -69,75 +69,76 @@ window_stats AS (
     GROUP BY target
 ),
 -- Per target: its settings (c), previous snapshot (p), this instant's windows (w) and the points
--- of the status window (x: probe outcomes, and the providers' remaining requests/tokens), one
--- aggregation. A point is `fresh` when stored since the previous snapshot (streaks), `in_rules`
--- when stored in the rule window. Without a previous snapshot p's columns hold their defaults
--- (join_use_nulls = 0): its times are 1970, so every point of the window is both.
+-- of the status window (x, one row per target: probe outcomes as (stored at, time, failed, count,
+-- outcome), and the latest remaining requests/tokens per resource). Points are `fresh` when
+-- stored since the previous snapshot (streaks), `in_rules` when stored in the rule window.
+-- Without a previous snapshot p's columns hold their defaults (join_use_nulls = 0): its times
+-- are 1970, so every point of the window is both.
 stepped AS (
-    SELECT c.target AS target,
-           any(c.probe_interval) AS probe_interval, any(c.degraded_rate) AS degraded_rate,
-           any(c.unhealthy_rate) AS unhealthy_rate, any(c.latency_max) AS latency_max,
-           any(c.ttft_max) AS ttft_max, any(c.min_requests) AS min_requests, any(c.pool) AS pool,
-           any(p.target) != '' AS has_previous,
-           if(has_previous, any(p.status), '') AS prev_status,
-           any(p.status_since) AS prev_status_since, any(p.candidate) AS prev_candidate,
-           any(p.candidate_count) AS prev_candidate_count,
-           if(has_previous, any(p.breaker), 'closed') AS prev_breaker,
-           any(p.breaker_since) AS prev_breaker_since, any(p.breaker_reason) AS prev_breaker_reason,
-           any(p.rules_from) AS prev_rules_from,
+    SELECT c.target AS target, c.probe_interval AS probe_interval, c.degraded_rate AS degraded_rate,
+           c.unhealthy_rate AS unhealthy_rate, c.latency_max AS latency_max, c.ttft_max AS ttft_max,
+           c.min_requests AS min_requests, c.pool AS pool,
+           p.target != '' AS has_previous,
+           if(has_previous, p.status, '') AS prev_status,
+           p.status_since AS prev_status_since, p.candidate AS prev_candidate,
+           p.candidate_count AS prev_candidate_count,
+           if(has_previous, p.breaker, 'closed') AS prev_breaker,
+           p.breaker_since AS prev_breaker_since, p.breaker_reason AS prev_breaker_reason,
+           p.rules_from AS prev_rules_from,
            greatest(prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
            if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
               printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
               {rules_text:String}) AS rules_text,
-           sumIf(x.value, (x.probe AND x.inserted_at > p.evaluated_at) AS fresh) AS fresh_n,
-           sumIf(x.value, fresh AND NOT x.ok) AS failed_now,
+           arrayFilter(e -> e.1 > p.evaluated_at, x.probes) AS fresh,
+           arraySum(e -> e.4, fresh) AS fresh_n,
+           arraySum(e -> if(e.3, e.4, 0), fresh) AS failed_now,
            -- in time order, a failure after a success exported with it
-           arraySort(groupArrayIf((x.time, NOT x.ok, x.value), fresh)) AS ticks,
-           toUInt32(arrayFold((n, e) -> if(e.2, n + e.3, if(e.3 > 0, 0, n)), ticks,
-                              toFloat64(any(p.consecutive_failures)))) AS failures,
-           toUInt32(arrayFold((n, e) -> if(e.2, if(e.3 > 0, 0, n), n + e.3), ticks,
-                              toFloat64(any(p.consecutive_successes)))) AS successes,
-           if(failed_now > 0, argMaxIf(x.outcome, x.time, fresh AND NOT x.ok AND x.value > 0),
-              any(p.last_failure)) AS last_failure,
-           if(fresh_n > 0, maxIf(x.inserted_at, fresh), any(p.last_probe_at)) AS last_probe_at,
+           arraySort(e -> (e.2, e.3), fresh) AS ticks,
+           toUInt32(arrayFold((n, e) -> if(e.3, n + e.4, if(e.4 > 0, 0, n)), ticks,
+                              toFloat64(p.consecutive_failures))) AS failures,
+           toUInt32(arrayFold((n, e) -> if(e.3, if(e.4 > 0, 0, n), n + e.4), ticks,
+                              toFloat64(p.consecutive_successes))) AS successes,
+           if(failed_now > 0, arrayLast(e -> e.3 AND e.4 > 0, ticks).5, p.last_failure) AS last_failure,
+           if(fresh_n > 0, arrayMax(e -> e.1, fresh), p.last_probe_at) AS last_probe_at,
            -- passive requests of the longest window that fits in the rule window
            arrayFirst(e -> e.1 <= dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')}),
-                      any(w.passive_by_window)) AS passive,
-           sumIf(x.value, (x.probe AND x.inserted_at > p.rules_from) AS in_rules) AS probe_requests,
-           sumIf(x.value, in_rules AND NOT x.ok) AS probe_errors,
-           sumIf(x.value, in_rules AND x.outcome = 'http_429') AS errors_429,
-           sumMapIf(map(toString(x.outcome), toUInt64(x.value)), in_rules AND NOT x.ok) AS errors_by_type,
-           any(w.latency_p50_s) AS latency_p50_s, any(w.latency_p90_s) AS latency_p90_s,
-           any(w.latency_p99_s) AS latency_p99_s, any(w.ttft_p50_s) AS ttft_p50_s,
-           any(w.ttft_p90_s) AS ttft_p90_s, any(w.ttft_p99_s) AS ttft_p99_s,
-           any(w.tokens_per_second_p50) AS tokens_per_second_p50,
-           any(w.stream_completion_rate) AS stream_completion_rate,
+                      w.passive_by_window) AS passive,
+           arrayFilter(e -> e.1 > p.rules_from, x.probes) AS in_rules,
+           arraySum(e -> e.4, in_rules) AS probe_requests,
+           arraySum(e -> if(e.3, e.4, 0), in_rules) AS probe_errors,
+           arraySum(e -> if(e.5 = 'http_429', e.4, 0), in_rules) AS errors_429,
+           arrayReduce('sumMap', arrayMap(e -> map(e.5, toUInt64(e.4)), arrayFilter(e -> e.3, in_rules)))
+               AS errors_by_type,
+           w.latency_p50_s AS latency_p50_s, w.latency_p90_s AS latency_p90_s,
+           w.latency_p99_s AS latency_p99_s, w.ttft_p50_s AS ttft_p50_s,
+           w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
+           w.tokens_per_second_p50 AS tokens_per_second_p50,
+           w.stream_completion_rate AS stream_completion_rate,
            -- the latest remaining count per resource, then the lowest
-           mapValues(maxMapIf(map(x.outcome, (x.time, x.value)), x.ratelimit)).2 AS remaining,
+           mapValues(x.remaining_by_resource).2 AS remaining,
            if(empty(remaining), NULL, arrayMin(remaining)) AS ratelimit_remaining_min,
-           mapKeys(maxMapIf(map(x.outcome, (x.time, x.value)), x.ratelimit))[indexOf(remaining, arrayMin(remaining))]
-               AS ratelimit_resource
-    FROM (
-        SELECT target, inserted_at, time, outcome, value,
-               signal = 'outcome' AND source = 'probe' AND temporality = 1 AS probe,
-               outcome = 'ok' AS ok,
-               signal = 'ratelimit_remaining' AS ratelimit
+           mapKeys(x.remaining_by_resource)[indexOf(remaining, arrayMin(remaining))] AS ratelimit_resource
+    FROM configured AS c
+    LEFT JOIN (
+        SELECT target,
+               groupArrayIf((inserted_at, time, outcome != 'ok', value, toString(outcome)),
+                            signal = 'outcome' AND source = 'probe' AND temporality = 1) AS probes,
+               maxMapIf(map(outcome, (time, value)), signal = 'ratelimit_remaining') AS remaining_by_resource
         FROM health_points
         WHERE inserted_at > {window_from:DateTime64(3, 'UTC')} AND inserted_at <= {at:DateTime64(3, 'UTC')}
           AND signal IN ('outcome', 'ratelimit_remaining')
           AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    ) AS x
-    RIGHT JOIN configured AS c ON x.target = c.target
+        GROUP BY target
+    ) AS x ON x.target = c.target
     LEFT JOIN previous AS p ON p.target = c.target
     LEFT JOIN window_stats AS w ON w.target = c.target
-    GROUP BY c.target
     SETTINGS join_use_nulls = 0
 ),
 -- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
 -- carries, and each join; a value is computed one step below its users only where inlining its
 -- alias at every use would cost more.
 broken AS (
-    SELECT * EXCEPT (fresh_n, ticks, passive, probe_requests,
+    SELECT * EXCEPT (fresh, fresh_n, ticks, passive, in_rules, probe_requests,
                      probe_errors, remaining),
            probe_requests + passive.2 AS rule_requests,
            probe_errors + passive.3 AS rule_errors,
