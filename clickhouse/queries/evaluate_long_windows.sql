@@ -45,3 +45,5 @@ SELECT target,
        if(empty(tokens_per_second), NULL, tps) AS tokens_per_second_p50,
        if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
 FROM long
+-- Settings: see evaluate_snapshots.sql.
+SETTINGS optimize_and_compare_chain = 0, query_plan_merge_expressions = 0

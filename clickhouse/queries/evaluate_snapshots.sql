@@ -246,4 +246,8 @@ SELECT target,
        latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s, ttft_p99_s,
        tokens_per_second_p50, stream_completion_rate, ratelimit_remaining_min, pool
 FROM judged
-SETTINGS join_use_nulls = 0
+-- Settings: optimize_and_compare_chain looks for comparisons implied by AND chains and hashes
+-- every chain to do so; over these conditions it was half the analysis (about 30 ms for the
+-- snapshot) and found nothing to add. Merging the plan's expression steps cost about 12 ms and
+-- gains nothing measurable up to 10,000 targets (bench/statement_phases.py).
+SETTINGS join_use_nulls = 0, optimize_and_compare_chain = 0, query_plan_merge_expressions = 0
