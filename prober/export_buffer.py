@@ -5,7 +5,10 @@ sends the queue oldest first, stopping at the first failure: kept batches reach 
 in order and before newer data, so a collector outage delays points instead of losing them.
 Points keep their timestamps; with delta temporality a late point just adds its counts to the
 window it belongs to. Delivery is at least once: a batch that the collector took but did not
-acknowledge in time is sent again.
+acknowledge in time is sent again. So that this happens once per outage at most, not once per
+attempt, a collector that failed is first sent an empty export, and kept batches follow only
+when it answers: a hung collector (a stopped process keeps its port, and the kernel keeps
+accepting requests for it) reads every request queued meanwhile when it resumes.
 
 Bounded by age: batches collected `keep_s` seconds ago or earlier are dropped, oldest first,
 counted and logged. Memory is about 0.5 KB per kept point (some 5 KB per probe).
@@ -139,7 +142,11 @@ class ExportBuffer(MetricExporter):
             self._lock.release()
 
     def _send(self, deadline: float) -> None:
-        """Send the queue oldest first until it is empty, a send fails or `deadline` passes."""
+        """Send the queue oldest first until it is empty, a send fails or `deadline` passes.
+        During an outage an empty export goes first: a hung collector may still read what it
+        is sent once it resumes, so it gets a kept batch only after it answered again."""
+        if self._queue and self._outage and not self._answers():
+            return
         while self._queue and self._clock() < deadline:
             kept = self._queue[0]
             if self._exporter.export(kept.data) is not MetricExportResult.SUCCESS:
@@ -151,6 +158,10 @@ class ExportBuffer(MetricExporter):
                 self._outage.sent_points += kept.points
                 if not self._queue:
                     self._recovered(self._outage)
+
+    def _answers(self) -> bool:
+        """Whether the collector takes an export holding no point."""
+        return self._exporter.export(MetricsData(resource_metrics=[])) is MetricExportResult.SUCCESS
 
     def _failed(self) -> None:
         if self._outage is None:

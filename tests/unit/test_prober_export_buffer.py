@@ -187,14 +187,18 @@ class Scripted(MetricExporter):
         self.up = False
         self.attempts = 0
         self.taken: list[int] = []
+        self.sent: list[int] = []  # resource metrics per attempt: 0 for an empty export
         self.shut = False
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
                **kwargs: object) -> MetricExportResult:
         self.attempts += 1
         self.clock.now += self.send_s
+        self.sent.append(len(metrics_data.resource_metrics))
         if not self.up:
             return MetricExportResult.FAILURE
+        if not metrics_data.resource_metrics:
+            return MetricExportResult.SUCCESS
         self.taken.append(metrics_data.resource_metrics[0].scope_metrics[0].metrics[0]
                           .data.data_points[0].value)
         return MetricExportResult.SUCCESS
@@ -269,9 +273,23 @@ def test_sending_stops_at_the_deadline(clock: Clock) -> None:
     export_each_second(buffer, clock, range(4))
     inner.up = True
     clock.now = 10.0
+    # the empty export that finds the collector answering again takes 1 s too
     assert buffer.export(batch(4), timeout_millis=2500) is MetricExportResult.FAILURE
-    assert inner.taken == [0, 1, 2]
+    assert inner.taken == [0, 1]
     assert buffer.force_flush() and inner.taken == [0, 1, 2, 3, 4]
+
+
+def test_a_failed_collector_gets_kept_batches_only_after_it_answers(clock: Clock) -> None:
+    """A hung collector may read every request sent meanwhile when it resumes: while it does
+    not answer, only the first batch and then empty exports reach it, never a batch twice."""
+    buffer, inner = buffered(clock)
+    export_each_second(buffer, clock, range(4))
+    assert inner.sent == [1, 0, 0, 0]
+    inner.up = True
+    export_each_second(buffer, clock, range(4, 5))
+    assert inner.sent == [1, 0, 0, 0, 0, 1, 1, 1, 1, 1] and inner.taken == [0, 1, 2, 3, 4]
+    export_each_second(buffer, clock, range(5, 6))
+    assert inner.sent[10:] == [1]  # answering again: no empty export first
 
 
 def test_shutdown_tries_once_and_reports_the_loss(clock: Clock,
