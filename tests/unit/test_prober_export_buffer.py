@@ -281,7 +281,8 @@ def test_sending_stops_at_the_deadline(clock: Clock) -> None:
 
 def test_a_failed_collector_gets_kept_batches_only_after_it_answers(clock: Clock) -> None:
     """A hung collector may read every request sent meanwhile when it resumes: while it does
-    not answer, only the first batch and then empty exports reach it, never a batch twice."""
+    not answer it gets the batch of the first failed export, then only empty exports; the kept
+    batches follow once it answers one."""
     buffer, inner = buffered(clock)
     export_each_second(buffer, clock, range(4))
     assert inner.sent == [1, 0, 0, 0]
