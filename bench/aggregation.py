@@ -51,7 +51,8 @@ PROBE_STEP = 5  # prober.interval (default)
 WARMUP = 3
 TIMED_BEFORE_MINUTE = 7  # timed instants before the minute's first one (one more after it)
 LEAD = INTERVAL * (WARMUP + TIMED_BEFORE_MINUTE + 1)  # seconds from the first instant's points to the minute
-STATEMENTS = ("evaluate_windows", "evaluate_snapshots", "record_events", "evaluate_long_windows", "evaluate_slo")
+PER_INSTANT = ("evaluate_windows", "evaluate_snapshots", "record_events")  # run at every instant
+STATEMENTS = (*PER_INSTANT, "evaluate_long_windows", "evaluate_slo")
 TABLES = ("health_points", "health_minutes", "health_hours", "health_days", "health_windows",
           "health_snapshots", "health_events", "health_slo")
 
@@ -209,7 +210,7 @@ def summarize(cycles: list[dict]) -> dict:
     regular = [c for c in cycles if not c["minute"]]
     minute = next(c for c in cycles if c["minute"])
     totals = sorted(c["total_ms"] for c in regular)
-    parts = (*STATEMENTS[:3], "other", "python")
+    parts = (*PER_INSTANT, "other", "python")
     return {
         "cycles": len(regular),
         "median_ms": statistics.median(totals),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from bench.aggregation import LOOKUPS, TABLES, TIMED_BEFORE_MINUTE, WARMUP
+from bench.aggregation import LOOKUPS, PER_INSTANT, TABLES, TIMED_BEFORE_MINUTE, WARMUP
 from bench.statement_phases import PHASES
-
-PER_INSTANT = ("evaluate_windows", "evaluate_snapshots", "record_events")
 
 
 def fixed_ms(result: dict) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.aggregation import LOOKUPS, STATEMENTS, TABLES
-from bench.aggregation_report import PER_INSTANT, section, verdicts
+from bench.aggregation import LOOKUPS, PER_INSTANT, STATEMENTS, TABLES
+from bench.aggregation_report import section, verdicts
 
 
 def result(targets: int, days: int, median_ms: float) -> dict:
