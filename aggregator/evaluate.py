@@ -130,14 +130,34 @@ def long_window_params(config: Config, at: datetime, version: int) -> dict:
     return {"at": at, "version": version, "long_windows": long}
 
 
-def snapshot_params(config: Config, at: datetime, version: int) -> dict:
+# Per store (dropped with it): the latest instant whose snapshots this process wrote, and the
+# target-set version it wrote them for.
+_snapshots_written: weakref.WeakKeyDictionary[Store, tuple[datetime, int]] = weakref.WeakKeyDictionary()
+
+
+def previous_instant(store: Store, config: Config, at: datetime, version: int) -> datetime | None:
+    """The instant before `at` (within the state lookback) at which this process wrote the
+    snapshot of every target of `version`, if any: each target's latest snapshot is then at or
+    after it, so the snapshot statement need not look further back."""
+    written = _snapshots_written.get(store)
+    if written is None or written[1] != version:
+        return None
+    last = written[0]
+    return last if at - timedelta(seconds=state_lookback(config)) <= last < at else None
+
+
+def snapshot_params(config: Config, at: datetime, version: int,
+                    previous_at: datetime | None = None) -> dict:
+    """Parameters of evaluate_snapshots.sql at `at`. The previous snapshots are looked up from
+    `previous_at` (see `previous_instant`) or, without it, over the whole state lookback: the
+    same rows either way, and a lookup of one instant costs less (15 instants at the defaults)."""
     agg = config.aggregator
     return {
         "at": at,
         "version": version,
         "window_s": int(agg.window),
         "window_from": at - timedelta(seconds=int(agg.window)),
-        "lookback_from": at - timedelta(seconds=state_lookback(config)),
+        "lookback_from": previous_at or at - timedelta(seconds=state_lookback(config)),
         "window_text": _duration_text(agg.window),
         "rules_text": f"over {_duration_text(agg.window)}",
         "failures": agg.breaker.failures,
@@ -173,7 +193,9 @@ def evaluate(store: Store, config: Config, at: datetime) -> int:
     long = long_window_params(config, at, version)
     if long["long_windows"]:
         store.execute(sql.query("evaluate_long_windows"), long)
-    store.execute(sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
+    previous_at = previous_instant(store, config, at, version)
+    store.execute(sql.query("evaluate_snapshots"), snapshot_params(config, at, version, previous_at))
+    _snapshots_written[store] = (at, version)
     pools = config.pools
     if pools:
         pairs = [(pool, member) for pool, members in pools.items() for member in members]

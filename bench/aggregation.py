@@ -104,11 +104,12 @@ FROM (
 ARRAY JOIN ['outcome', 'latency'] AS sig
 """
 
-# The rows the evaluation's state lookups select, and how many granules they read for it.
+# The rows the evaluation's state lookups select, and how many granules they read for it (the
+# previous snapshot from the previous instant, as a running worker looks it up).
 LOOKUPS = {
     "previous snapshot (evaluate_snapshots)": (
         "health_snapshots",
-        ("SELECT max(reason) FROM health_snapshots WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - INTERVAL 30 SECOND "
+        ("SELECT max(reason) FROM health_snapshots WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - INTERVAL 2 SECOND "
         "AND evaluated_at < {at:DateTime64(3, 'UTC')} AND target IN (SELECT target FROM health_targets)")),
     "this instant's windows (evaluate_snapshots)": (
         "health_windows",
@@ -277,10 +278,12 @@ def split_windows(store: EmbeddedStore, config: Config, at: datetime, repeats: i
 
 def statement_phases(store: EmbeddedStore, config: Config, at: datetime) -> dict[str, dict[str, float]]:
     """Per statement run at every instant: ms per phase (bench/statement_phases.py), at `at`
-    again (re-evaluating an instant writes the same rows)."""
+    again (re-evaluating an instant writes the same rows), with the previous instant known as
+    the worker knows it."""
     version = register(store, target_set(config, [(t.name, t) for t in config.targets]))
+    previous_at = at - timedelta(seconds=INTERVAL)
     params = {"evaluate_windows": window_params(config, at, version),
-              "evaluate_snapshots": snapshot_params(config, at, version),
+              "evaluate_snapshots": snapshot_params(config, at, version, previous_at),
               "record_events": {"at": at}}
     return {name: phases_ms(store, sql.query(name), p) for name, p in params.items()}
 

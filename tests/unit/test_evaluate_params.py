@@ -1,12 +1,21 @@
-"""Which windows an instant evaluates, and the cached target set (aggregator/evaluate.py)."""
+"""Which windows an instant evaluates, the cached target set, and where the previous snapshots
+are looked up (aggregator/evaluate.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.evaluate import first_of_minute, long_window_params, target_set, window_params
+from aggregator import sql
+from aggregator.evaluate import (
+    evaluate,
+    first_of_minute,
+    long_window_params,
+    state_lookback,
+    target_set,
+    window_params,
+)
 from llmhealth.config.model import Config
 
 MINUTE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -50,3 +59,48 @@ def test_target_set_is_built_once_per_configuration_and_target_list() -> None:
     other = config()
     assert target_set(other, targets) is not first
     assert target_set(other, targets) == first  # same content, same rows and version
+
+
+class RecordingStore:
+    """Stands in for a store: every target set is registered already; statements are recorded."""
+
+    def __init__(self) -> None:
+        self.executed: list[tuple[str, dict]] = []
+
+    def rows(self, text: str, params: dict | None = None) -> list[dict]:
+        return [{"n": 1}]
+
+    def execute(self, text: str, params: dict | None = None) -> None:
+        self.executed.append((text, params or {}))
+
+
+def snapshot_lookback(store: RecordingStore, cfg: Config, at: datetime) -> datetime:
+    """Evaluate `at`; the lookback_from its snapshot statement was given."""
+    store.executed.clear()
+    evaluate(store, cfg, at)
+    [params] = [p for text, p in store.executed if text == sql.query("evaluate_snapshots")]
+    return params["lookback_from"]
+
+
+def test_previous_snapshots_are_looked_up_from_the_instant_last_written() -> None:
+    cfg, store = config(), RecordingStore()
+    lookback = timedelta(seconds=state_lookback(cfg))
+    assert snapshot_lookback(store, cfg, MINUTE) == MINUTE - lookback  # nothing written yet
+    later = MINUTE + timedelta(seconds=2)
+    assert snapshot_lookback(store, cfg, later) == MINUTE
+    gap = later + timedelta(seconds=20)  # instants missed, the last written still in the lookback
+    assert snapshot_lookback(store, cfg, gap) == later
+    assert snapshot_lookback(store, cfg, gap) == gap - lookback  # re-run: nothing written before it known
+    other = config(windows=(60, 300))  # same targets, same version
+    assert snapshot_lookback(store, other, gap + timedelta(seconds=2)) == gap
+    far = gap + lookback + timedelta(seconds=4)
+    assert snapshot_lookback(store, cfg, far) == far - lookback
+    assert snapshot_lookback(RecordingStore(), cfg, far + timedelta(seconds=2)) == far + timedelta(seconds=2) - lookback
+
+
+def test_a_new_target_set_looks_back_over_the_whole_lookback() -> None:
+    store = RecordingStore()
+    snapshot_lookback(store, config(), MINUTE)
+    fewer = Config.model_validate({"targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}]})
+    at = MINUTE + timedelta(seconds=2)
+    assert snapshot_lookback(store, fewer, at) == at - timedelta(seconds=state_lookback(fewer))
