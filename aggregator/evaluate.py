@@ -149,8 +149,9 @@ def previous_instant(store: Store, config: Config, at: datetime, version: int) -
 def snapshot_params(config: Config, at: datetime, version: int,
                     previous_at: datetime | None = None) -> dict:
     """Parameters of evaluate_snapshots.sql at `at`. The previous snapshots are looked up from
-    `previous_at` (see `previous_instant`) or, without it, over the whole state lookback: the
-    same rows either way, and a lookup of one instant costs less (15 instants at the defaults)."""
+    `previous_at` (see `previous_instant`) or, without it, over the whole state lookback, and
+    the probe outcomes read are those stored since (or all of the status window's): the same
+    rows either way, and a lookup of one instant costs less (15 instants at the defaults)."""
     agg = config.aggregator
     return {
         "at": at,
@@ -158,6 +159,11 @@ def snapshot_params(config: Config, at: datetime, version: int,
         "window_s": int(agg.window),
         "window_from": at - timedelta(seconds=int(agg.window)),
         "lookback_from": previous_at or at - timedelta(seconds=state_lookback(config)),
+        # the probe outcomes to read whole: stored after this (all of the window without
+        # previous_at), and those of the targets whose rule window restarted inside the window
+        "fresh_from": previous_at or at - timedelta(seconds=int(agg.window)),
+        # a status window over 15 min is counted to the minute in health_windows: count points
+        "long_status_window": int(agg.window) > SHORT_WINDOW_MAX,
         "window_text": _duration_text(agg.window),
         "rules_text": f"over {_duration_text(agg.window)}",
         "failures": agg.breaker.failures,

@@ -10,6 +10,9 @@
 --   breaker closed (`rules_from`), so the failures of an outage do not hold a recovered target
 --   down. Probe results, plus the passive requests of the same provider and model over the
 --   longest of health_windows' windows that fits in the rule window (none in its first minute).
+--   The probe results of a whole status window are this instant's health_windows counts; of a
+--   rule window that starts later, the probe points stored since; so are those of a status
+--   window over 15 min ({long_status_window}), whose health_windows row counts whole minutes.
 -- Error-rate rules need at least the target's thresholds.min_requests (`min_requests`) in the
 --   rule window and compare the lower bound of the 95 % Wilson interval (`error_rate_lower`), so
 --   a few errors among few requests do not trip them; the reason shows both.
@@ -58,7 +61,10 @@ window_stats AS (
            anyIf(ttft_p90_s, window_seconds = {window_s:UInt32}) AS ttft_p90_s,
            anyIf(ttft_p99_s, window_seconds = {window_s:UInt32}) AS ttft_p99_s,
            anyIf(tokens_per_second_p50, window_seconds = {window_s:UInt32}) AS tokens_per_second_p50,
-           anyIf(stream_completion_rate, window_seconds = {window_s:UInt32}) AS stream_completion_rate
+           anyIf(stream_completion_rate, window_seconds = {window_s:UInt32}) AS stream_completion_rate,
+           anyIf(requests, window_seconds = {window_s:UInt32}) AS requests,
+           anyIf(errors, window_seconds = {window_s:UInt32}) AS errors,
+           anyIf(errors_by_type, window_seconds = {window_s:UInt32}) AS errors_by_type
     FROM (
         SELECT *
         FROM health_windows
@@ -68,10 +74,13 @@ window_stats AS (
     )
     GROUP BY target
 ),
--- Per target: its settings (c), previous snapshot (p), this instant's windows (w) and the points
--- of the status window (x, one row per target: probe outcomes as (stored at, time, failed, count,
+-- Per target: its settings (c), previous snapshot (p), this instant's windows (w) and points of
+-- the status window (x, one row per target: probe outcomes as (stored at, time, failed, count,
 -- outcome), and the latest remaining requests/tokens per resource). Points are `fresh` when
 -- stored since the previous snapshot (streaks), `in_rules` when stored in the rule window.
+-- x holds the outcomes stored after {fresh_from} (the instant of every target's previous
+-- snapshot when the worker knows it, else the window's start), and all of the window's for
+-- the targets whose rule window starts inside it: what `fresh` and `in_rules` need.
 -- Without a previous snapshot p's columns hold their defaults (join_use_nulls = 0): its times
 -- are 1970, so every point of the window is both.
 stepped AS (
@@ -103,12 +112,15 @@ stepped AS (
            -- passive requests of the longest window that fits in the rule window
            arrayFirst(e -> e.1 <= dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')}),
                       w.passive_by_window) AS passive,
+           -- the status window's counts, or (rules restarted inside it) the points since
+           rules_window_from > {window_from:DateTime64(3, 'UTC')} OR {long_status_window:Bool} AS rules_by_points,
            arrayFilter(e -> e.1 > p.rules_from, x.probes) AS in_rules,
-           arraySum(e -> e.4, in_rules) AS probe_requests,
-           arraySum(e -> if(e.3, e.4, 0), in_rules) AS probe_errors,
-           arraySum(e -> if(e.5 = 'http_429', e.4, 0), in_rules) AS errors_429,
-           arrayReduce('sumMap', arrayMap(e -> map(e.5, toUInt64(e.4)), arrayFilter(e -> e.3, in_rules)))
-               AS errors_by_type,
+           if(rules_by_points, arraySum(e -> e.4, in_rules), w.requests) AS probe_requests,
+           if(rules_by_points, arraySum(e -> if(e.3, e.4, 0), in_rules), w.errors) AS probe_errors,
+           if(rules_by_points,
+              arrayReduce('sumMap', arrayMap(e -> map(e.5, toUInt64(e.4)), arrayFilter(e -> e.3, in_rules))),
+              w.errors_by_type) AS errors_by_type,
+           errors_by_type['http_429'] AS errors_429,
            w.latency_p50_s AS latency_p50_s, w.latency_p90_s AS latency_p90_s,
            w.latency_p99_s AS latency_p99_s, w.ttft_p50_s AS ttft_p50_s,
            w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
@@ -128,6 +140,12 @@ stepped AS (
         WHERE inserted_at > {window_from:DateTime64(3, 'UTC')} AND inserted_at <= {at:DateTime64(3, 'UTC')}
           AND signal IN ('outcome', 'ratelimit_remaining')
           AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+          AND (inserted_at > {fresh_from:DateTime64(3, 'UTC')} OR signal = 'ratelimit_remaining'
+               OR {long_status_window:Bool}
+               OR target IN (SELECT target FROM health_snapshots
+                             WHERE evaluated_at >= {lookback_from:DateTime64(3, 'UTC')}
+                               AND evaluated_at < {at:DateTime64(3, 'UTC')}
+                               AND rules_from > {window_from:DateTime64(3, 'UTC')}))
         GROUP BY target
     ) AS x ON x.target = c.target
     LEFT JOIN previous AS p ON p.target = c.target
@@ -138,7 +156,7 @@ stepped AS (
 -- carries, and each join; a value is computed one step below its users only where inlining its
 -- alias at every use would cost more.
 broken AS (
-    SELECT * EXCEPT (fresh, fresh_n, ticks, passive, in_rules, probe_requests,
+    SELECT * EXCEPT (fresh, fresh_n, ticks, passive, rules_by_points, in_rules, probe_requests,
                      probe_errors, remaining),
            probe_requests + passive.2 AS rule_requests,
            probe_errors + passive.3 AS rule_errors,

@@ -296,6 +296,22 @@ def test_backfill_in_order_after_a_gap_equals_live_evaluation(store) -> None:
         ("rate_limited", "open", f"circuit breaker open: {reopened}")]
 
 
+def test_a_status_window_over_15_min_counts_the_points_stored_in_it(store) -> None:
+    """health_windows counts a window over 15 min in the complete minutes before the instant;
+    the snapshot's rule counts are the points stored in the window, this minute's too."""
+    cfg = config(window=3600, windows=[60, 3600])
+    for offset in (0, 2, 4):  # T0 starts a minute: the points at 1 s and 3 s are in this one
+        synthetic.points(store, synthetic.probe_points("a", instant(offset - 1), ["ok", "http_5xx"]))
+        evaluate(store, cfg, instant(offset))
+    [window] = store.rows("SELECT requests FROM health_windows FINAL WHERE target = 'a' "
+                          "AND window_seconds = 3600 AND evaluated_at = {at:DateTime64(3, 'UTC')}",
+                          {"at": instant(4)})
+    [snap] = store.rows("SELECT requests, errors, errors_by_type FROM health_snapshots FINAL "
+                        "WHERE target = 'a' AND evaluated_at = {at:DateTime64(3, 'UTC')}", {"at": instant(4)})
+    assert window["requests"] == 2
+    assert (snap["requests"], snap["errors"], snap["errors_by_type"]) == (6, 3, {"http_5xx": 3})
+
+
 def test_rule_window_counts_are_the_points_stored_since_the_rules_window_start(store) -> None:
     """Over a random sequence (failures open and close the breaker, so the rule window
     restarts; a gap longer than the state lookback forces a fresh start) each snapshot's
