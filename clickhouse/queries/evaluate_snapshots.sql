@@ -47,7 +47,7 @@ previous AS (
            last_probe_at
     FROM health_snapshots
     WHERE evaluated_at >= {lookback_from:DateTime64(3, 'UTC')} AND evaluated_at < {at:DateTime64(3, 'UTC')}
-      AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+      AND kind = 'target'
     ORDER BY target, evaluated_at DESC
     LIMIT 1 BY target
 ),
@@ -65,13 +65,8 @@ window_stats AS (
            anyIf(requests, window_seconds = {window_s:UInt32}) AS requests,
            anyIf(errors, window_seconds = {window_s:UInt32}) AS errors,
            anyIf(errors_by_type, window_seconds = {window_s:UInt32}) AS errors_by_type
-    FROM (
-        SELECT *
-        FROM health_windows
-        WHERE evaluated_at = {at:DateTime64(3, 'UTC')} AND window_seconds <= {window_s:UInt32}
-          AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-        LIMIT 1 BY target, window_seconds
-    )
+    FROM health_windows
+    WHERE evaluated_at = {at:DateTime64(3, 'UTC')} AND window_seconds <= {window_s:UInt32}
     GROUP BY target
 ),
 -- Per target: its settings (c), previous snapshot (p), this instant's windows (w) and points of
