@@ -110,11 +110,11 @@ LOOKUPS = {
     "previous snapshot (evaluate_snapshots)": (
         "health_snapshots",
         ("SELECT max(reason) FROM health_snapshots WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - INTERVAL 2 SECOND "
-        "AND evaluated_at < {at:DateTime64(3, 'UTC')} AND target IN (SELECT target FROM health_targets)")),
+        "AND evaluated_at < {at:DateTime64(3, 'UTC')} AND kind = 'target'")),
     "this instant's windows (evaluate_snapshots)": (
         "health_windows",
         ("SELECT sum(requests) FROM health_windows WHERE evaluated_at = {at:DateTime64(3, 'UTC')} "
-        "AND window_seconds = 300 AND target IN (SELECT target FROM health_targets)")),
+        "AND window_seconds <= 300")),
     "this instant's snapshots (record_events)": (
         "health_snapshots",
         "SELECT max(reason) FROM health_snapshots WHERE evaluated_at = {at:DateTime64(3, 'UTC')}"),
