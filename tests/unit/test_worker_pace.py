@@ -1,0 +1,52 @@
+"""The worker says when an evaluation takes longer than `aggregator.interval`, once, and when
+evaluations fit again (aggregator/worker.py)."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from aggregator import worker
+from llmhealth.config.model import Config
+
+START = 1_795_000_000.0  # an aligned instant (a multiple of 2 s)
+
+
+class NoSnapshots:
+    """A store with no evaluation written yet: every run evaluates just its own instant."""
+
+    def rows(self, text: str, params: dict | None = None) -> list[dict]:
+        return []
+
+
+def test_warns_once_when_evaluations_take_longer_than_the_interval(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    durations_ms = iter([500, 2500, 3100, 800, 700])
+    clock = SimpleNamespace(now=0.0)
+
+    def fake_evaluate(store: object, config: Config, at: object) -> int:
+        clock.now += next(durations_ms) / 1000
+        return 1000
+
+    monkeypatch.setattr(worker, "evaluate", fake_evaluate)
+    monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock.now))
+    config = Config.model_validate({
+        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
+        "aggregator": {"interval": 2}})
+    w = worker.Worker(NoSnapshots(), config)
+    caplog.set_level(logging.INFO, logger="llmhealth.aggregator")
+
+    behind = []
+    for k in range(5):
+        w.last_evaluated = None  # each run evaluates one instant
+        w.run_once(now=START + 2 * k)
+        behind.append(w.behind)
+
+    assert behind == [False, True, True, False, False]
+    pace = [(r.levelname, r.getMessage()) for r in caplog.records if "aggregator.interval" in r.getMessage()]
+    assert [level for level, _ in pace] == ["WARNING", "INFO"]
+    assert "evaluating 1000 targets took 2500 ms, longer than aggregator.interval (2 s)" in pace[0][1]
+    assert "Raise aggregator.interval" in pace[0][1]
+    assert pace[1][1] == "evaluations fit in aggregator.interval (2 s) again: 1000 targets in 800 ms"
