@@ -69,7 +69,7 @@ class Worker:
                 evaluated = evaluate(self.store, self.config, instant)
                 self.last_duration_ms = (time.perf_counter() - started) * 1000
                 self.last_evaluated = instant
-                self._check_pace(evaluated)
+                self._check_pace(evaluated, self.last_duration_ms)
                 if len(instants) > 20 and k % max(1, len(instants) // 10) == 0:
                     log.info("backfill: %d of %d instants evaluated", k, len(instants))
         except StoreError as exc:
@@ -81,19 +81,19 @@ class Worker:
                   self.last_duration_ms or 0)
         return at
 
-    def _check_pace(self, targets: int) -> None:
+    def _check_pace(self, targets: int, duration_ms: float) -> None:
         """Warn once when an evaluation takes longer than `interval` (the worker then runs late
         and catches the missed instants up at the next runs), and say when it fits again."""
-        slow = (self.last_duration_ms or 0) > self.interval * 1000
+        slow = duration_ms > self.interval * 1000
         if slow and not self.behind:
             log.warning("evaluating %d targets took %.0f ms, longer than aggregator.interval (%g s): "
                         "instants are evaluated late, as a backfill at the next runs. Raise "
                         "aggregator.interval, or evaluate fewer targets per aggregator (BENCHMARKS.md "
                         "gives the time per evaluation by number of targets)",
-                        targets, self.last_duration_ms, self.interval)
+                        targets, duration_ms, self.interval)
         elif self.behind and not slow:
             log.info("evaluations fit in aggregator.interval (%g s) again: %d targets in %.0f ms",
-                     self.interval, targets, self.last_duration_ms)
+                     self.interval, targets, duration_ms)
         self.behind = slow
 
     def _job(self) -> None:
