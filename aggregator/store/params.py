@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
 
 def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -31,7 +33,7 @@ def _inner(value: Any) -> str:
 def encode_param(value: Any) -> str:
     """The text form ClickHouse expects for a query parameter of a matching type.
 
-    str → as is (top level strings are not quoted); bool → 1/0; int/float → decimal
+    str → escaped as in TabSeparated (backslash, newline, tab, CR, NUL), not quoted; bool → 1/0; int/float → decimal
     (NaN/inf rejected); datetime → Unix seconds with fraction (timezone-aware required);
     list/tuple → `[…]` with quoted strings; dict → `{k:v,…}` (Map); None → `\\N` (for Nullable types).
     """
@@ -50,7 +52,7 @@ def encode_param(value: Any) -> str:
             raise ValueError("datetime query parameters must be timezone-aware")
         return f"{value.timestamp():.6f}"
     if isinstance(value, str):
-        return value
+        return value.translate(_ESCAPES)
     if isinstance(value, (list, tuple, dict)):
         return _inner(value)
     raise TypeError(f"unsupported query parameter type {type(value).__name__}")

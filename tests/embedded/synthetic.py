@@ -107,8 +107,7 @@ def points(store: Store, rows: Iterable[dict]) -> None:
     """Insert `rows` (from `point`) into health_points in one statement."""
     text = "\n".join(json.dumps(row) for row in rows)
     if text:
-        # A String query parameter is read in escaped form: a newline is written `\n`.
-        store.execute(INSERT_POINTS, {"rows": text.replace("\\", "\\\\").replace("\n", "\\n")})
+        store.execute(INSERT_POINTS, {"rows": text})  # encode_param escapes the newlines
 
 
 def probe_points(target: str, time: datetime,

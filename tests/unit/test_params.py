@@ -10,7 +10,7 @@ from aggregator.store.params import encode_param
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    pytest.param("it's \\ fine", "it's \\ fine", id="top-level-string-raw"),
+    pytest.param("it's \\ fine\n\t", "it's \\\\ fine\\n\\t", id="top-level-string-escaped"),
     pytest.param(["a", "b'c", "d\\e"], "['a','b\\'c','d\\\\e']", id="array-of-strings-quoted"),
     pytest.param([0.05, 1], "[0.05,1]", id="array-of-numbers"),
     pytest.param({"llmhealth.target": "a'b"}, "{'llmhealth.target':'a\\'b'}", id="map"),
