@@ -23,11 +23,14 @@ class StatusUnavailable(Exception):
     """The store could not be asked; the text says where and what to do."""
 
 
-def fetch_over_http(url: str, database: str, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """The latest snapshot per target from a ClickHouse HTTP endpoint (embedded or server)."""
+def fetch_over_http(url: str, database: str, auth: tuple[str, str],
+                    timeout: float = 5.0) -> list[dict[str, Any]]:
+    """The latest snapshot per target from a ClickHouse HTTP endpoint (embedded or server),
+    logged in as `auth` (user, password)."""
     try:
         response = httpx.post(url, params={"database": database, "default_format": "JSONEachRow"},
-                              content=sql.query("latest_status").encode(), timeout=timeout)
+                              content=sql.query("latest_status").encode(), auth=auth,
+                              timeout=timeout)
     except httpx.HTTPError as exc:
         raise StatusUnavailable(f"cannot reach the store at {url} ({exc}); is `llmhealth run` "
                                 "running? (or pass --url)") from None

@@ -20,8 +20,11 @@ import uvicorn
 
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http_endpoint import ClickHouseHTTP
+from llmhealth.config.model import StoreSettings
 from llmhealth.run import rotel
 from tests.embedded.ports import free_ports
+
+BENCH_PASSWORD = "bench-password"
 
 
 def _thread_cpu(native_id: int) -> float:
@@ -32,8 +35,10 @@ def _thread_cpu(native_id: int) -> float:
 
 
 def measure(store: EmbeddedStore, work_dir: Path, series: int = 40_000, seconds: float = 20.0) -> dict:
-    server = uvicorn.Server(uvicorn.Config(ClickHouseHTTP(store, 1 << 30), host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
+    app = ClickHouseHTTP.serving(store, StoreSettings(max_insert_bytes=1 << 30),
+                                 {"default": BENCH_PASSWORD, "reader": BENCH_PASSWORD})
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -42,7 +47,8 @@ def measure(store: EmbeddedStore, work_dir: Path, series: int = 40_000, seconds:
     grpc_port, http_port = free_ports(2)
     argv, env = rotel.command(grpc_port=grpc_port, http_port=http_port,
                               store_url=f"http://127.0.0.1:{port}", database=store.database,
-                              batch_timeout_s=0.2, run_dir=work_dir)
+                              user="default", password=BENCH_PASSWORD, batch_timeout_s=0.2,
+                              run_dir=work_dir)
     collector = subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
     time.sleep(0.5)
@@ -60,6 +66,7 @@ def measure(store: EmbeddedStore, work_dir: Path, series: int = 40_000, seconds:
     collector.wait()
     server.should_exit = True
     thread.join(10)
+    app.close()
     total, endpoint = cpu1 - cpu0, loop1 - loop0
     return {"rows_per_s": (rows1 - rows0) / (t1 - t0), "series": series,
             "process_cpu_cores": total / (t1 - t0), "endpoint_share": endpoint / total if total else 0.0,

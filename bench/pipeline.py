@@ -40,12 +40,14 @@ class Pipeline:
     process: subprocess.Popen
     log: Path
     client: httpx.Client
+    auth: tuple[str, str]
 
     def query(self, text: str, params: dict | None = None) -> list[dict]:
         """Rows of `text` over the store's ClickHouse HTTP endpoint (JSONEachRow)."""
         request = {"database": "llmhealth", "default_format": "JSONEachRow"}
         request.update({f"param_{k}": v for k, v in encode_params(params).items()})
-        response = self.client.post(self.url, params=request, content=text.encode(), timeout=30)
+        response = self.client.post(self.url, params=request, content=text.encode(), auth=self.auth,
+                                    timeout=30)
         if response.status_code != 200:
             raise RuntimeError(f"store answered {response.status_code}: {response.text[:500]}")
         return [json.loads(line) for line in response.text.splitlines()]
@@ -84,7 +86,7 @@ def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None) 
                         "model": name, "provider": "llmhealth-simulator"} for name in models]
             with running_pipeline(work, {"targets": targets, **(settings or {})}) as info:
                 pipe = Pipeline(info["url"], f"http://127.0.0.1:{sim_port}", forwarders,
-                                info["process"], info["log"], client)
+                                info["process"], info["log"], client, info["auth"])
                 _wait(client, f"{info['url']}ping", process=info["process"])
                 try:
                     yield pipe

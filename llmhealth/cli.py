@@ -123,11 +123,17 @@ def status(
 ) -> None:
     """Show the latest status of every target."""
     from aggregator.status_view import FIELDS, StatusUnavailable, fetch_over_http, render
+    from aggregator.store.base import StoreError
+    from aggregator.store.password import default_password
 
     cfg = _load(config)
     target_url = url or f"http://{cfg.store.http_host}:{cfg.store.http_port}/"
     try:
-        rows = fetch_over_http(target_url, cfg.store.database)
+        password = default_password(cfg.store, generate=False)
+    except StoreError as exc:
+        _fail(str(exc))
+    try:
+        rows = fetch_over_http(target_url, cfg.store.database, ("default", password))
     except StatusUnavailable as exc:
         _fail(str(exc), code=1)
     if as_json:

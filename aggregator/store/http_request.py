@@ -19,12 +19,13 @@ _INSERT_WITH_FORMAT = re.compile(
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Settings that are accepted and change nothing here: the embedded insert is synchronous and
-# uncompressed, and there is no authentication on the loopback endpoint.
+# uncompressed, and the store, not the client, sets the limits of a user's queries
+# (store.reader_limits). `readonly` other than 0 makes the request read-only.
 IGNORED_SETTINGS = frozenset({
     "async_insert", "wait_for_async_insert", "wait_end_of_query", "send_progress_in_http_headers",
     "max_execution_time", "max_result_rows", "max_result_bytes", "result_overflow_mode",
     "output_format_json_quote_64bit_integers", "date_time_output_format", "session_id",
-    "session_timeout", "query_id", "user", "password", "enable_http_compression",
+    "session_timeout", "query_id", "enable_http_compression",
     "insert_deduplicate", "extremes", "readonly", "compress", "max_block_size",
 })
 
@@ -41,6 +42,14 @@ class ParsedRequest:
     database: str | None = None
     default_format: str = "TabSeparated"
     params: dict[str, str] = field(default_factory=dict)
+    read_only: bool = False
+    """GET (as in ClickHouse) or a nonzero `readonly` parameter: the statement may only read."""
+
+
+def is_ping(method: str, path: str, query: dict[str, str]) -> bool:
+    """A liveness check (`/ping`, or `/` without a query): answered without authentication."""
+    return path in ("/ping", "/replicas_status") or (path == "/" and method in ("GET", "HEAD")
+                                                     and "query" not in query)
 
 
 def parse_request(method: str, path: str, query: dict[str, str], body_head: bytes,
@@ -50,8 +59,7 @@ def parse_request(method: str, path: str, query: dict[str, str], body_head: byte
     `body_head` is the body when `body_complete`, else its first bytes (an insert's rows are
     then streamed separately). Raises RequestError for anything the endpoint does not serve.
     """
-    if path in ("/ping", "/replicas_status") or (path == "/" and method in ("GET", "HEAD")
-                                                 and "query" not in query):
+    if is_ping(method, path, query):
         return ParsedRequest(kind="ping")
     if path != "/":
         raise RequestError(f"unknown path {path!r}: use / (queries) or /ping")
@@ -66,11 +74,13 @@ def parse_request(method: str, path: str, query: dict[str, str], body_head: byte
         raise RequestError("compressed request bodies (decompress=1) are not supported by the "
                            "embedded store: run the collector with compression none")
     default_format = query.get("default_format") or "TabSeparated"
+    read_only = method == "GET" or query.get("readonly", "0") not in ("", "0")
     text = query.get("query", "")
     match = _INSERT_WITH_FORMAT.match(text) if method == "POST" else None
     if match:
         return ParsedRequest(kind="insert", sql=match.group(1), input_format=match.group(2),
-                             database=database, default_format=default_format, params=params)
+                             database=database, default_format=default_format, params=params,
+                             read_only=read_only)
     if method == "POST" and not body_complete:
         raise RequestError("a query body this large must be an INSERT … FORMAT <fmt> given in "
                            "the `query` URL parameter, with the rows in the body")
@@ -84,7 +94,7 @@ def parse_request(method: str, path: str, query: dict[str, str], body_head: byte
     if not text.strip():
         raise RequestError("empty query: pass it as the `query` URL parameter or the POST body")
     return ParsedRequest(kind="query", sql=text, database=database,
-                         default_format=default_format, params=params)
+                         default_format=default_format, params=params, read_only=read_only)
 
 
 def _check_settings(query: dict[str, str]) -> None:

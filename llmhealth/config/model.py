@@ -42,12 +42,27 @@ class ServerStore(Strict):
     password_env: EnvName | None = None
 
 
+class ReaderLimits(Strict):
+    """What one query of user `reader` (people, Grafana) may take from the embedded store."""
+
+    max_execution_time: Annotated[int, Field(ge=1)] = 60
+    max_memory_usage: Annotated[int, Field(ge=16 * 1024 * 1024)] = 1024 * 1024 * 1024
+    max_result_rows: Annotated[int, Field(ge=1)] = 1_000_000
+    max_threads: Annotated[int, Field(ge=1)] = 1
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    queue_timeout: Seconds = 10.0
+
+
 class StoreSettings(Strict):
     mode: Literal["embedded", "server"] = "embedded"
     data_dir: Path = Path("./data")
     database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "llmhealth"
     http_host: str = "127.0.0.1"
     http_port: Port = 8123
+    http_allowed_hosts: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9.:\[\]-]+$")]] = []
+    password_env: EnvName = "LLMHEALTH_STORE_PASSWORD"
+    reader_password_env: EnvName | None = None
+    reader_limits: ReaderLimits = ReaderLimits()
     max_insert_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024 * 1024
     server: ServerStore = ServerStore()
 

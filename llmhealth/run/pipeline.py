@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -21,8 +22,10 @@ from rich.live import Live
 from aggregator import sql
 from aggregator.migrate import migrate
 from aggregator.status_view import render
+from aggregator.store.access import exposure_warning
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http_endpoint import ClickHouseHTTP
+from aggregator.store.password import passwords
 from aggregator.worker import Worker
 from llmhealth.config.model import Config
 from llmhealth.run import rotel
@@ -49,7 +52,7 @@ def _ports(config: Config, demo: bool) -> dict[str, tuple[int, str]]:
     return ports
 
 
-def _children(config: Config, run_dir: Path, demo: bool) -> list[Child]:
+def _children(config: Config, run_dir: Path, demo: bool, store_password: str) -> list[Child]:
     python = sys.executable
     config_file = run_dir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
@@ -60,17 +63,17 @@ def _children(config: Config, run_dir: Path, demo: bool) -> list[Child]:
     argv, env = rotel.command(
         grpc_port=config.collector.grpc_port, http_port=config.collector.http_port,
         store_url=f"http://{config.store.http_host}:{config.store.http_port}",
-        database=config.store.database, batch_timeout_s=config.collector.batch_timeout,
-        run_dir=run_dir)
+        database=config.store.database, user="default", password=store_password,
+        batch_timeout_s=config.collector.batch_timeout, run_dir=run_dir)
     children.append(Child("rotel", argv, env))
     children.append(Child("prober", [python, "-m", "llmhealth", "probe", "--config", str(config_file)]))
     return children
 
 
-async def _serve_store(store: EmbeddedStore, config: Config) -> tuple[uvicorn.Server, asyncio.Task]:
+async def _serve_store(app: ClickHouseHTTP, config: Config) -> tuple[uvicorn.Server, asyncio.Task]:
     server = uvicorn.Server(uvicorn.Config(
-        ClickHouseHTTP(store, config.store.max_insert_bytes), host=config.store.http_host,
-        port=config.store.http_port, log_level="warning", access_log=False, lifespan="off"))
+        app, host=config.store.http_host, port=config.store.http_port, log_level="warning",
+        access_log=False, lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -98,16 +101,21 @@ async def _status_loop(store: EmbeddedStore, console: Console, live: bool) -> No
 
 async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bool) -> int:
     """Run until SIGINT/SIGTERM; return the exit code. Raises PortInUse/StoreError at start."""
+    exposure = exposure_warning(config.store, os.environ)
     check_free(config.store.http_host, _ports(config, demo))
+    users = passwords(config.store, generate=True)
     store = EmbeddedStore(config.store.data_dir, config.store.database)
     run_dir = config.store.data_dir / "run"
     run_dir.mkdir(exist_ok=True)
     applied = migrate(store, config.retention)
     log.info("schema: %s", f"applied {len(applied)} migrations" if applied else "up to date")
-    server, server_task = await _serve_store(store, config)
+    endpoint = ClickHouseHTTP.serving(store, config.store, users)
+    server, server_task = await _serve_store(endpoint, config)
+    if exposure:
+        log.warning("%s", exposure)
     worker = Worker(store, config)
     worker.start()
-    children = _children(config, run_dir, demo)
+    children = _children(config, run_dir, demo, users["default"])
     for child in children:
         child.start()
     stop = asyncio.Event()
@@ -127,6 +135,7 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
     worker.stop()
     server.should_exit = True
     await server_task
+    endpoint.close()
     store.close()
     log.info("stopped")
     return 0

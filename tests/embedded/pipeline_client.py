@@ -16,6 +16,7 @@ import psutil
 import yaml
 
 from aggregator.store.params import encode_params
+from aggregator.store.password import PASSWORD_FILE
 from tests.embedded.ports import free_ports
 
 
@@ -24,7 +25,8 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
                      env: dict[str, str] | None = None) -> Iterator[dict]:
     """`llmhealth run` on ephemeral ports with data in `tmp` and `settings` merged into its
     config (no `targets`: the demo). Yields process, config path, store URL, start time and
-    the combined stdout/stderr log path. A process still running at the end is killed with
+    the combined stdout/stderr log path, and `auth` (user default and the password the run
+    generated in its data dir). A process still running at the end is killed with
     its whole tree (a test failed before stopping it)."""
     store_port, grpc_port, http_port, sim_port = free_ports(4)
     config_path = tmp / "llmhealth.yaml"
@@ -37,8 +39,9 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
     process = subprocess.Popen([sys.executable, "-m", "llmhealth", "run", "--config", str(config_path)],
                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     try:
+        auth = ("default", _generated_password(tmp / "data" / PASSWORD_FILE, process, tmp / "run.log"))
         yield {"process": process, "config": config_path, "url": f"http://127.0.0.1:{store_port}/",
-               "started": started, "log": tmp / "run.log"}
+               "started": started, "log": tmp / "run.log", "auth": auth}
     finally:
         if process.poll() is None:
             tree = psutil.Process(process.pid).children(recursive=True)
@@ -50,16 +53,29 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
         log.close()
 
 
+def _generated_password(path: Path, process: subprocess.Popen, log: Path) -> str:
+    """The store password `llmhealth run` generates at start (no LLMHEALTH_STORE_PASSWORD)."""
+    deadline = time.monotonic() + 30
+    while not path.exists() or not path.read_text().strip():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"{path} was not written: {log.read_text()}"
+        time.sleep(0.1)
+    return path.read_text().strip()
+
+
 def cli(*args: str, timeout: float = 30, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "llmhealth", *args], capture_output=True,
                           text=True, timeout=timeout, check=False, env=env)
 
 
-def query(url: str, text: str, params: dict | None = None, fmt: str = "JSONEachRow") -> list[dict] | str:
-    """Rows of `text` (JSONEachRow), or the raw body for another `fmt`."""
+def query(pipeline: dict, text: str, params: dict | None = None,
+          fmt: str = "JSONEachRow") -> list[dict] | str:
+    """Rows of `text` (JSONEachRow), or the raw body for another `fmt`, from the store of a
+    `running_pipeline`, as user default."""
     request = {"database": "llmhealth", "default_format": fmt}
     request.update({f"param_{k}": v for k, v in encode_params(params).items()})
-    response = httpx.post(url, params=request, content=text.encode(), timeout=10)
+    response = httpx.post(pipeline["url"], params=request, content=text.encode(),
+                          auth=pipeline["auth"], timeout=10)
     assert response.status_code == 200, response.text
     if fmt != "JSONEachRow":
         return response.text

@@ -16,6 +16,7 @@ from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.resources import Resource
 
 from llmhealth.run import rotel
+from tests.embedded.conftest import PASSWORD, Endpoint
 from tests.embedded.ports import free_ports
 
 pytestmark = pytest.mark.embedded
@@ -38,10 +39,11 @@ def _send_metrics(grpc_port: int) -> None:
     provider.shutdown()  # flushes
 
 
-def test_rotel_writes_every_table(store, endpoint: str, tmp_path: Path) -> None:
+def test_rotel_writes_every_table(store, endpoint: Endpoint, tmp_path: Path) -> None:
     grpc_port, http_port = free_ports(2)
-    argv, env = rotel.command(grpc_port=grpc_port, http_port=http_port, store_url=endpoint,
-                              database=store.database, batch_timeout_s=0.1, run_dir=tmp_path)
+    argv, env = rotel.command(grpc_port=grpc_port, http_port=http_port, store_url=endpoint.url,
+                              database=store.database, user="default", password=PASSWORD,
+                              batch_timeout_s=0.1, run_dir=tmp_path)
     process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     try:

@@ -35,7 +35,7 @@ def _simulator_requests(pipeline: dict) -> int:
 
 
 def _stored_probes(pipeline: dict) -> int:
-    rows = query(pipeline["url"], """SELECT toUInt64(sum(Value)) AS n FROM otel_metrics_sum
+    rows = query(pipeline, """SELECT toUInt64(sum(Value)) AS n FROM otel_metrics_sum
                                      WHERE MetricName = 'llmhealth.probe.outcomes'
                                        AND has({t:Array(String)}, Attributes['llmhealth.target'])
                                        AND Attributes['llmhealth.probe.kind'] != 'models'""",

@@ -63,7 +63,7 @@ def test_demo_statuses_within_45_s(pipeline: dict) -> None:
 
 
 def test_rows_in_every_written_table(pipeline: dict) -> None:
-    counts = query(pipeline["url"], """SELECT
+    counts = query(pipeline, """SELECT
         (SELECT count() FROM otel_metrics_sum) AS sum,
         (SELECT count() FROM otel_metrics_exponential_histogram) AS exp_histogram,
         (SELECT count() FROM health_snapshots) AS snapshots,
@@ -73,15 +73,15 @@ def test_rows_in_every_written_table(pipeline: dict) -> None:
 
 
 def test_reevaluating_an_instant_writes_identical_rows(pipeline: dict) -> None:
-    latest = query(pipeline["url"], "SELECT max(evaluated_at) AS at FROM health_snapshots")[0]["at"]
+    latest = query(pipeline, "SELECT max(evaluated_at) AS at FROM health_snapshots")[0]["at"]
     at = datetime.fromisoformat(latest + "+00:00")
     config = with_demo_targets(load_config(pipeline["config"]))
-    version = query(pipeline["url"], """SELECT version FROM health_targets
+    version = query(pipeline, """SELECT version FROM health_targets
                                          ORDER BY written_at DESC LIMIT 1""")[0]["version"]
     for _ in range(2):
-        query(pipeline["url"], sql.query("evaluate_windows"), window_params(config, at, version))
-        query(pipeline["url"], sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
-    rows = query(pipeline["url"], """SELECT target, count() AS n, uniqExact(toString(tuple(status, reason,
+        query(pipeline, sql.query("evaluate_windows"), window_params(config, at, version))
+        query(pipeline, sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
+    rows = query(pipeline, """SELECT target, count() AS n, uniqExact(toString(tuple(status, reason,
                                              breaker, consecutive_failures, requests, errors, latency_p99_s))) AS variants
                                       FROM health_snapshots WHERE evaluated_at = {at:DateTime64(3, 'UTC')}
                                       GROUP BY target""", {"at": at})
@@ -95,13 +95,13 @@ def test_reevaluating_an_instant_writes_identical_rows(pipeline: dict) -> None:
 def test_status_table_and_curl_stylequery(pipeline: dict) -> None:
     table = cli("status", "--config", str(pipeline["config"]))
     assert table.returncode == 0 and "demo-healthy" in table.stdout and "healthy" in table.stdout
-    response = httpx.get(pipeline["url"], params={
+    response = httpx.get(pipeline["url"], auth=pipeline["auth"], params={
         "query": "SELECT * FROM llmhealth.health_snapshots LIMIT 5"})
     assert response.status_code == 200 and len(response.text.splitlines()) == 5
 
 
-def _events(url: str, target: str, since: str) -> list[tuple[str, str, str]]:
-    rows = query(url, """SELECT kind, from_state, to_state FROM health_events FINAL
+def _events(pipeline: dict, target: str, since: str) -> list[tuple[str, str, str]]:
+    rows = query(pipeline, """SELECT kind, from_state, to_state FROM health_events FINAL
                          WHERE target = {t:String} AND at > {since:DateTime64(3, 'UTC')}
                          ORDER BY at, kind""", {"t": target, "since": datetime.fromisoformat(since + "+00:00")})
     return [(r["kind"], r["from_state"], r["to_state"]) for r in rows]
@@ -118,14 +118,14 @@ def test_target_down_and_back_gives_the_event_sequence(pipeline: dict) -> None:
     """The simulator turns demo-healthy into a model that answers 500, then back: the events
     are the breaker opening, the status going unhealthy, and the way back through half-open."""
     simulator = f"http://127.0.0.1:{yaml.safe_load(pipeline['config'].read_text())['simulator']['port']}"
-    since = query(pipeline["url"], "SELECT toString(now64(3)) AS t")[0]["t"]
+    since = query(pipeline, "SELECT toString(now64(3)) AS t")[0]["t"]
     httpx.put(f"{simulator}/_sim/models/demo-healthy",
               json={"error_rate": 1.0, "error_kind": "http_500"}).raise_for_status()
     _wait_status(pipeline["config"], "demo-healthy", "unhealthy", DEADLINE_S)
     httpx.put(f"{simulator}/_sim/models/demo-healthy",
               json={"latency_p50": 0.04, "latency_p99": 0.12}).raise_for_status()
     _wait_status(pipeline["config"], "demo-healthy", "healthy", DEADLINE_S)
-    events = _events(pipeline["url"], "demo-healthy", since)
+    events = _events(pipeline, "demo-healthy", since)
     statuses = [(e[1], e[2]) for e in events if e[0] == "status"]
     # The error rate may cross the degraded threshold before the third failure in a row.
     assert statuses in ([("healthy", "unhealthy"), ("unhealthy", "healthy")],

@@ -87,14 +87,13 @@ def test_key_in_no_log_line(keyed_pipeline: dict) -> None:
 
 
 def test_key_in_no_stored_row_or_metric_attribute(keyed_pipeline: dict) -> None:
-    url = keyed_pipeline["url"]
-    tables = [r["name"] for r in query(url, "SELECT name FROM system.tables "
+    tables = [r["name"] for r in query(keyed_pipeline, "SELECT name FROM system.tables "
                                             "WHERE database = 'llmhealth' AND engine NOT LIKE '%View'")]
     assert {"otel_metrics_sum", "otel_metrics_exponential_histogram", "health_snapshots"} <= set(tables)
     for table in tables:
-        dump = query(url, f"SELECT * FROM llmhealth.{table}", fmt="TSV")
+        dump = query(keyed_pipeline, f"SELECT * FROM llmhealth.{table}", fmt="TSV")
         assert SECRET not in dump, table
-    auth = query(url, """SELECT sum(Value) AS n FROM otel_metrics_sum
+    auth = query(keyed_pipeline, """SELECT sum(Value) AS n FROM otel_metrics_sum
                          WHERE Attributes['llmhealth.target'] = 'keyed-echo'
                            AND Attributes['llmhealth.probe.outcome'] = 'auth'""")
     assert auth[0]["n"] > 0  # the hostile answers were stored, only without the key

@@ -14,7 +14,9 @@ ROTEL_INSERT = ("INSERT INTO otel_metrics_sum (ResourceAttributes,ServiceName,Ex
     pytest.param("GET", "/ping", {}, b"", ParsedRequest(kind="ping"), id="ping"),
     pytest.param("GET", "/", {}, b"", ParsedRequest(kind="ping"), id="root-without-query"),
     pytest.param("GET", "/", {"query": "SELECT 1"}, b"",
-                 ParsedRequest(kind="query", sql="SELECT 1"), id="select-in-url"),
+                 ParsedRequest(kind="query", sql="SELECT 1", read_only=True), id="select-in-url"),
+    pytest.param("POST", "/", {"query": "SELECT 1", "readonly": "1"}, b"",
+                 ParsedRequest(kind="query", sql="SELECT 1", read_only=True), id="readonly-parameter"),
     pytest.param("POST", "/", {}, b"SELECT 1 FORMAT JSON",
                  ParsedRequest(kind="query", sql="SELECT 1 FORMAT JSON"), id="select-in-body"),
     pytest.param("POST", "/", {"query": "SELECT"}, b"1",
@@ -32,7 +34,8 @@ ROTEL_INSERT = ("INSERT INTO otel_metrics_sum (ResourceAttributes,ServiceName,Ex
     pytest.param("GET", "/", {"query": "SELECT {x:UInt8}", "param_x": "7",
                               "default_format": "JSONEachRow"},
                  b"", ParsedRequest(kind="query", sql="SELECT {x:UInt8}", params={"x": "7"},
-                                    default_format="JSONEachRow"), id="parameters-and-format"),
+                                    default_format="JSONEachRow", read_only=True),
+                 id="parameters-and-format"),
 ])
 def test_parse(method: str, path: str, query: dict, body: bytes, expected: ParsedRequest) -> None:
     assert parse_request(method, path, query, body, True) == expected
