@@ -47,8 +47,7 @@ def measure(store: EmbeddedStore, work_dir: Path, series: int = 40_000, seconds:
     grpc_port, http_port = free_ports(2)
     argv, env = rotel.command(grpc_port=grpc_port, http_port=http_port,
                               store_url=f"http://127.0.0.1:{port}", database=store.database,
-                              user="default", password=BENCH_PASSWORD, batch_timeout_s=0.2,
-                              run_dir=work_dir)
+                              user="default", password=BENCH_PASSWORD, batch_timeout_s=0.2)
     collector = subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
     time.sleep(0.5)

@@ -53,6 +53,7 @@ def run(
     live: Annotated[bool, typer.Option(help="Live status table (default on a terminal).")] = True,
 ) -> None:
     """Run the whole pipeline here: embedded store, collector, prober, aggregator."""
+    os.umask(0o077)  # what the run writes (store, run dir, logs, children's files) is private
     from aggregator.store.base import StoreError
     from llmhealth import logs
     from llmhealth.run.demo import with_demo_targets
@@ -80,10 +81,14 @@ def run(
     try:
         from aggregator.store.embedded import check_data_dir
         check_data_dir(cfg.store.data_dir)
-        (cfg.store.data_dir / "run").mkdir(exist_ok=True)
-    except StoreError as exc:
+        run_dir = cfg.store.data_dir / "run"
+        run_dir.mkdir(exist_ok=True)
+        # What an older version left readable: closing the data dir closes the store's files.
+        for path in (cfg.store.data_dir, run_dir, *run_dir.iterdir()):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+    except (StoreError, OSError) as exc:
         _fail(str(exc))
-    logs.configure(console, cfg.store.data_dir / "run" / "llmhealth.log")
+    logs.configure(console, run_dir / "llmhealth.log")
     if demo:
         console.log("no targets configured: monitoring the built-in demo (simulator on "
                     f"127.0.0.1:{cfg.simulator.port})")

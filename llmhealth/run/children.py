@@ -1,4 +1,6 @@
-"""Supervised child processes: output into the run log, restart with backoff, clean stop."""
+"""Supervised child processes: output into the run log, restart with backoff, clean stop,
+and no life of their own (llmhealth/run/tether.py) or secrets of the supervisor's
+(llmhealth/run/environment.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import logging
 import os
 import re
 import signal
+
+from llmhealth.run import environment, tether
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_BACKOFF_S = 30.0
@@ -19,12 +23,18 @@ class Child:
 
     Its stdout and stderr go line by line to the logger `llmhealth.<name>`. Restarts back off
     1 s, 2 s, 4 s … up to 30 s, and reset once a run lasted longer than 30 s.
+
+    The process is started through the tether, from the calling thread (which must live as
+    long as the supervisor: its main thread), so it is killed when this process dies. Its
+    environment is `environment.common(os.environ)` plus `env`, kept as given. It runs in a
+    session of its own: a Ctrl-C on the terminal reaches the supervisor only, which stops the
+    children in its own order.
     """
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         self.name = name
         self.argv = argv
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**environment.common(os.environ), **(env or {})}
         self.log = logging.getLogger(f"llmhealth.{name}")
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
@@ -55,7 +65,7 @@ class Child:
 
     async def _run_once(self) -> int | None:
         self._process = await asyncio.create_subprocess_exec(
-            *self.argv, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            *tether.command(self.argv), env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True)
         self.log.info("%s started (pid %d)", self.name, self._process.pid)

@@ -7,7 +7,6 @@ worker and the live view. Child processes: the simulator (demo only), rotel and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -28,13 +27,14 @@ from aggregator.store.http_endpoint import ClickHouseHTTP
 from aggregator.store.password import passwords
 from aggregator.worker import Worker
 from llmhealth.config.model import Config
-from llmhealth.run import rotel
+from llmhealth.run import environment, rotel
 from llmhealth.run.children import Child
 from llmhealth.run.ports import check_free
 
 log = logging.getLogger("llmhealth.run")
 LIVE_REFRESH_S = 2.0
 PLAIN_STATUS_EVERY_S = 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _ports(config: Config, demo: bool) -> dict[str, tuple[int, str]]:
@@ -64,9 +64,11 @@ def _children(config: Config, run_dir: Path, demo: bool, store_password: str) ->
         grpc_port=config.collector.grpc_port, http_port=config.collector.http_port,
         store_url=f"http://{config.store.http_host}:{config.store.http_port}",
         database=config.store.database, user="default", password=store_password,
-        batch_timeout_s=config.collector.batch_timeout, run_dir=run_dir)
+        batch_timeout_s=config.collector.batch_timeout)
     children.append(Child("rotel", argv, env))
-    children.append(Child("prober", [python, "-m", "llmhealth", "probe", "--config", str(config_file)]))
+    children.append(Child("prober",
+                          [python, "-m", "llmhealth", "probe", "--config", str(config_file)],
+                          environment.prober(os.environ, config.targets)))
     return children
 
 
@@ -100,7 +102,10 @@ async def _status_loop(store: EmbeddedStore, console: Console, live: bool) -> No
 
 
 async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bool) -> int:
-    """Run until SIGINT/SIGTERM; return the exit code. Raises PortInUse/StoreError at start."""
+    """Run until SIGINT, SIGTERM or SIGHUP; return the exit code. Raises PortInUse/StoreError
+    at start. Once children may have started, however the run ends (a signal or an exception,
+    the status view's included), the children are stopped, prober first, then the aggregator
+    and the store; an exception is raised after that."""
     exposure = exposure_warning(config.store, os.environ)
     check_free(config.store.http_host, _ports(config, demo))
     users = passwords(config.store, generate=True)
@@ -116,26 +121,29 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
     worker = Worker(store, config)
     worker.start()
     children = _children(config, run_dir, demo, users["default"])
-    for child in children:
-        child.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    log.info("running %d targets%s; Ctrl-C stops everything", len(config.targets),
-             " (built-in demo)" if demo else "")
     status_task = asyncio.create_task(_status_loop(store, console, live))
-    await stop.wait()
-    log.info("stopping …")
-    status_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await status_task
-    for child in reversed(children):  # prober first, so its last export reaches rotel
-        await child.stop()
-    worker.stop()
-    server.should_exit = True
-    await server_task
-    endpoint.close()
-    store.close()
-    log.info("stopped")
+    try:
+        for child in children:
+            child.start()
+        log.info("running %d targets%s; Ctrl-C stops everything", len(config.targets),
+                 " (built-in demo)" if demo else "")
+        await stop.wait()
+    finally:
+        log.info("stopping …")
+        status_task.cancel()
+        await asyncio.wait([status_task])
+        for child in reversed(children):  # prober first, so its last export reaches rotel
+            await child.stop()
+        worker.stop()
+        server.should_exit = True
+        await server_task
+        endpoint.close()
+        store.close()
+        log.info("stopped")
+    if not status_task.cancelled():
+        status_task.result()  # the status view failed: raise its error now that all has stopped
     return 0

@@ -34,9 +34,11 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def command(*, grpc_port: int, http_port: int, store_url: str, database: str, user: str,
-            password: str, batch_timeout_s: float, run_dir: Path) -> tuple[list[str], dict[str, str]]:
+            password: str, batch_timeout_s: float) -> tuple[list[str], dict[str, str]]:
     """The argv and the environment additions that start rotel for this run; the store's
-    credentials go in the environment, never on the command line (visible to every user)."""
+    credentials go in the environment, never on the command line (visible to every user).
+    rotel runs in the foreground (no pid file) and logs to its stdout, which the supervisor
+    copies into the run log."""
     env = read_env_file(SETTINGS_FILE)
     env.update({
         "ROTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{grpc_port}",
@@ -46,7 +48,5 @@ def command(*, grpc_port: int, http_port: int, store_url: str, database: str, us
         "ROTEL_CLICKHOUSE_EXPORTER_USER": user,
         "ROTEL_CLICKHOUSE_EXPORTER_PASSWORD": password,
         "ROTEL_BATCH_TIMEOUT": f"{int(batch_timeout_s * 1000)}ms",
-        "ROTEL_LOG_FILE": str(run_dir / "rotel.log"),
-        "ROTEL_PID_FILE": str(run_dir / "rotel.pid"),
     })
     return [str(binary()), "start"], env

@@ -43,7 +43,7 @@ def test_rotel_writes_every_table(store, endpoint: Endpoint, tmp_path: Path) -> 
     grpc_port, http_port = free_ports(2)
     argv, env = rotel.command(grpc_port=grpc_port, http_port=http_port, store_url=endpoint.url,
                               database=store.database, user="default", password=PASSWORD,
-                              batch_timeout_s=0.1, run_dir=tmp_path)
+                              batch_timeout_s=0.1)
     process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     try:

@@ -1,6 +1,7 @@
 """API keys never leave the request: with keys set for OpenAI-style, Anthropic and a hostile
 provider that echoes the key back, no log line, metric attribute, stored row, status output
-or error text of a real `llmhealth run` contains the key."""
+or error text of a real `llmhealth run` contains the key, and only the prober's environment
+holds it (a key no target names reaches no child)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ import pytest
 
 from simulator.behavior import ModelBehavior
 from simulator.server import running
+from tests.embedded import processes
 from tests.embedded.pipeline_client import cli, query, running_pipeline
 
 pytestmark = pytest.mark.embedded
 SECRET = f"sk-e2e-{secrets.token_hex(16)}"
+UNNAMED = f"sk-e2e-unnamed-{secrets.token_hex(16)}"  # set, but no target names it
 DEADLINE_S = 40
 
 
@@ -62,7 +65,8 @@ def keyed_pipeline(tmp_path_factory: pytest.TempPathFactory, echo_server: str) -
         ]
         settings = {"targets": targets, "aggregator": {"interval": 1, "window": 60}}
         with running_pipeline(tmp_path_factory.mktemp("secrets"), settings,
-                              env={"LLMHEALTH_TEST_SECRET_KEY": SECRET}) as info:
+                              env={"LLMHEALTH_TEST_SECRET_KEY": SECRET,
+                                   "OPENAI_API_KEY": UNNAMED}) as info:
             _wait_for_statuses(info)
             yield info
 
@@ -105,3 +109,11 @@ def test_key_in_no_status_output_or_config_file(keyed_pipeline: dict) -> None:
         assert result.returncode == 0 and SECRET not in result.stdout + result.stderr
     written = keyed_pipeline["config"].parent / "data" / "run" / "config.yaml"
     assert written.exists() and SECRET not in written.read_text()
+
+
+def test_key_only_in_the_prober_environment(keyed_pipeline: dict) -> None:
+    children = processes.wait_children(keyed_pipeline["process"].pid, ("rotel", "prober"), 10)
+    prober, rotel = children["prober"].environ(), children["rotel"].environ()
+    assert prober["LLMHEALTH_TEST_SECRET_KEY"] == SECRET
+    assert SECRET not in rotel.values()
+    assert UNNAMED not in {*prober.values(), *rotel.values()}
