@@ -9,17 +9,18 @@ import signal
 import sys
 from collections.abc import Mapping
 
+from llmhealth.config.intervals import MIN_INTERVAL_S
 from llmhealth.config.model import Config
 from prober.apikeys import MissingApiKey, resolve_api_keys
 from prober.loop import run_targets
-from prober.telemetry import Telemetry, server_of
+from prober.telemetry import Telemetry
 
 log = logging.getLogger("prober")
 
 
 def main(config: Config) -> int:
     """Run the prober in the foreground. Returns 0 after a signal-initiated stop, 2 when the
-    configuration cannot be probed (no targets, a missing API key, an unusable base_url)."""
+    configuration cannot be probed (no targets, a missing API key)."""
     _configure_logging()
     try:
         api_keys = _check(config)
@@ -34,6 +35,8 @@ def main(config: Config) -> int:
         ", ".join(kinds),
         telemetry.endpoint,
     )
+    for warning in fast_interval_warnings(config):
+        log.warning("%s", warning)
     try:
         asyncio.run(_serve(config, telemetry, api_keys))
     finally:
@@ -47,15 +50,30 @@ def _check(config: Config) -> dict[str, str | None]:
     probeable."""
     if not config.targets:
         raise ValueError("no targets configured")
-    for target in config.targets:
-        try:
-            server_of(target.base_url)
-        except ValueError as exc:
-            raise ValueError(f"target {target.name!r}: {exc}") from None
     try:
         return resolve_api_keys(config.targets, os.environ)
     except MissingApiKey as exc:
         raise ValueError(str(exc)) from None
+
+
+def fast_interval_warnings(config: Config) -> list[str]:
+    """One warning per target that `allow_fast_interval` lets the prober probe (or, for a
+    `discover: true` endpoint, list) more often than the floor, with its request rate."""
+    warnings = []
+    for target in config.targets:
+        interval = config.interval_for(target)
+        discovery = config.prober.discovery_interval if target.discover else MIN_INTERVAL_S
+        if not target.allow_fast_interval or min(interval, discovery) >= MIN_INTERVAL_S:
+            continue
+        rate, kinds = len(target.kinds) / interval, ", ".join(target.kinds)
+        if target.discover:
+            warnings.append(f"target {target.name!r} uses allow_fast_interval: {rate:.3g} "
+                            f"requests/s to each discovered model ({kinds} every {interval:g} s), "
+                            f"and a model listing every {discovery:g} s")
+        else:
+            warnings.append(f"target {target.name!r} uses allow_fast_interval: {rate:.3g} "
+                            f"requests/s ({kinds} every {interval:g} s)")
+    return warnings
 
 
 async def _serve(config: Config, telemetry: Telemetry, api_keys: Mapping[str, str | None]) -> None:

@@ -2,73 +2,38 @@
 
 Precedence (highest first): flags given to the command, environment variables
 (`LLMHEALTH_STORE__HTTP_PORT=8124`, nested keys joined by `__`), the YAML file, defaults.
-Every problem is raised as ConfigError whose text names the file, the line and the key.
+Every problem is raised as ConfigError, one line per problem, naming where the value came
+from (the file and its line, the `LLMHEALTH_…` variable, or a flag) and the key; the file is
+read by yamlfile.py, the variables are checked by environ.py. No message shows a
+variable's value.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from llmhealth.config.environ import (
+    ENV_PREFIX,
+    check_utf8,
+    read_variables,
+    settings_error,
+    variable_for,
+)
+from llmhealth.config.errors import RULE, ConfigError, Loc, format_loc
 from llmhealth.config.model import Config
-
-ENV_PREFIX = "LLMHEALTH_"
-
-
-class ConfigError(Exception):
-    """A configuration problem, phrased for the operator (file, line, key, what to do)."""
-
-
-class _MarkedLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key, by its path."""
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self.lines: dict[tuple, int] = {}
-
-
-def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _walk(value_node, path + (key,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[path + (index,)] = item.start_mark.line + 1
-            _walk(item, path + (index,), lines)
-
-
-def read_yaml(path: Path) -> tuple[dict, dict[tuple, int]]:
-    """Parse the file; return the data and the line number of every key path."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-    loader = _MarkedLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
-    finally:
-        loader.dispose()
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the top level must be a mapping of settings, not {type(data).__name__}")
-    lines: dict[tuple, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return data, lines
+from llmhealth.config.yamlfile import read_yaml
 
 
 def _settings_class(yaml_data: dict) -> type[BaseSettings]:
@@ -103,35 +68,71 @@ class _DictSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-def _format_loc(loc: tuple) -> str:
-    out = ""
+class _Origin:
+    """Where a value came from, by the precedence of the sources: a flag, a variable, the
+    file's line."""
+
+    def __init__(self, path: Path | None, lines: dict[Loc, int], overrides: dict,
+                 variables: list[str]) -> None:
+        self.path, self.lines, self.overrides, self.variables = path, lines, overrides, variables
+
+    def where(self, loc: Loc) -> str:
+        """`file:line`, `VARIABLE (environment)` or `command-line flag`."""
+        if _given(self.overrides, loc):
+            return "command-line flag"
+        variable = variable_for(loc, self.variables)
+        if variable:
+            return f"{variable} (environment)"
+        line = self.line(loc)
+        return f"{self.path}:{line}" if line is not None else str(self.path or "configuration")
+
+    def line(self, loc: Loc) -> int | None:
+        """The file's line of `loc` (of its nearest parent in the file), None when the value
+        is not from the file."""
+        if self.path is None or _given(self.overrides, loc) or variable_for(loc, self.variables):
+            return None
+        return next((self.lines[loc[:cut]] for cut in range(len(loc), 0, -1)
+                     if loc[:cut] in self.lines), None)
+
+
+def _given(overrides: Mapping, loc: Loc) -> bool:
+    """Whether a flag sets `loc` or a key above it."""
+    node: Any = overrides
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+        if not isinstance(node, Mapping) or part not in node:
+            break
+        node = node[part]
+    return not isinstance(node, Mapping)
 
 
-def _describe(error: dict, path: Path | None, lines: dict[tuple, int]) -> str:
+def _describe(error: ErrorDetails, origin: _Origin) -> str:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    key = _format_loc(loc)
-    line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
-    if path is not None and line is not None:
-        where = f"{path}:{line}"
-    elif path is not None and not loc:
-        where = str(path)
-    else:
-        where = f"{ENV_PREFIX}{'__'.join(str(p).upper() for p in loc)} (environment or flag)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == RULE:
+        context: dict[str, Any] = error["ctx"]
+        if "first_at" in context:
+            first_line = origin.line(loc + context["first_at"])
+            if first_line is not None:
+                message = message.replace(context["first"], f"line {first_line}")
+        loc += context["at"]
+    where, key = origin.where(loc), format_loc(loc)
     if error["type"] == "extra_forbidden":
         return f"{where}: unknown key '{key}' (check the spelling; see docs/configuration.md)"
-    message = error["msg"].removeprefix("Value error, ")
     return f"{where}: {key}: {message}"
 
 
 def load_config(path: Path | None, overrides: dict | None = None) -> Config:
-    """Build the effective Config. `overrides` are CLI flags as a nested dict."""
+    """Build the effective Config. `overrides` are CLI flags as a nested dict. Raises
+    ConfigError, one line per problem, each naming where the value came from."""
     data, lines = read_yaml(path) if path is not None else ({}, {})
-    settings_cls = _settings_class(data)
+    environ = os.environ
+    variables = read_variables(environ, Config.model_fields)
+    check_utf8(environ, variables)
+    origin = _Origin(path, lines, overrides or {}, variables)
     try:
-        settings = settings_cls(**(overrides or {}))
+        settings = _settings_class(data)(**(overrides or {}))
+    except SettingsError as exc:
+        raise settings_error(exc, environ, variables) from None
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(e, path, lines) for e in exc.errors())) from None
+        raise ConfigError("\n".join(_describe(e, origin) for e in exc.errors())) from None
     return Config.model_validate(settings.model_dump())

@@ -10,15 +10,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from llmhealth.config.aggregator import AggregatorSettings
+from llmhealth.config.errors import rule_error
+from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
 from llmhealth.config.target import LOCAL_PROTOCOLS, Target, Thresholds
 from llmhealth.config.types import EnvName, Port, Seconds, Strict
 
 
+def _probe_interval_floor(seconds: float) -> float:
+    problem = interval_problem(seconds, allow_fast=False, opt_in=(
+        ": it applies to every target; to probe one target faster, set that target's interval "
+        "and allow_fast_interval: true"))
+    if problem:
+        raise ValueError(problem)
+    return seconds
+
+
 class ProberSettings(Strict):
-    interval: Seconds = 5.0
+    interval: Annotated[Seconds, AfterValidator(_probe_interval_floor)] = 5.0
     timeout: Seconds = 10.0
     export_interval: Seconds = 1.0
     export_buffer: Seconds = 600.0
@@ -98,21 +109,35 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _unique_target_names(self) -> Config:
-        seen: set[str] = set()
-        for target in self.targets:
-            if target.name in seen:
-                raise ValueError(f"target name {target.name!r} is used twice; names must be unique")
-            seen.add(target.name)
+        first: dict[str, int] = {}
+        for index, target in enumerate(self.targets):
+            if target.name in first:
+                raise rule_error(f"target name {target.name!r} is used twice (first at {{first}}); "
+                                 "names must be unique", at=("targets", index, "name"),
+                                 first=("targets", first[target.name], "name"))
+            first[target.name] = index
             try:
                 self.thresholds_for(target)
             except ValidationError as exc:
                 detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
-                raise ValueError(f"target {target.name!r}: thresholds override conflicts with "
-                                 f"the global thresholds: {detail}") from None
-        for target in self.targets:
-            if target.pool in seen:
-                raise ValueError(f"target {target.name!r}: pool {target.pool!r} has the name of a "
-                                 "target; pools and targets share one namespace")
+                raise rule_error(f"the override conflicts with the global thresholds: {detail}",
+                                 at=("targets", index, "thresholds")) from None
+        for index, target in enumerate(self.targets):
+            if target.pool in first:
+                raise rule_error(f"pool {target.pool!r} is also the name of the target at "
+                                 "{first}; pools and targets share one namespace",
+                                 at=("targets", index, "pool"),
+                                 first=("targets", first[target.pool], "name"))
+        return self
+
+    @model_validator(mode="after")
+    def _discovery_interval_floor(self) -> Config:
+        slow = [t.name for t in self.targets if t.discover and not t.allow_fast_interval]
+        problem = interval_problem(self.prober.discovery_interval, allow_fast=not slow, opt_in=(
+            f", or at least {FAST_MIN_INTERVAL_S:g} s when every discover: true target sets "
+            f"allow_fast_interval: true (not set on {', '.join(map(repr, slow))})"))
+        if problem:
+            raise rule_error(problem, at=("prober", "discovery_interval"))
         return self
 
     @property

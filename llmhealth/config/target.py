@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from llmhealth.config.errors import rule_error
+from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
 from llmhealth.config.types import NAME_PATTERN, EnvName, Ratio, Seconds, Strict, Url
 
 Protocol = Literal["openai", "azure", "anthropic", "ollama", "lmstudio", "http"]
@@ -119,6 +121,7 @@ class Target(Strict):
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
     check: HttpCheck | None = None
     interval: Seconds | None = None
+    allow_fast_interval: bool = False
     timeout: Seconds | None = None
     concurrency: Annotated[int, Field(ge=1)] | None = None
     daily_token_budget: Annotated[int, Field(ge=0)] | None = None
@@ -167,6 +170,17 @@ class Target(Strict):
             raise ValueError("check is only available for protocol 'http'")
         if (self.reasoning or self.reasoning_effort) and self.protocol not in ("openai", "azure"):
             raise ValueError("reasoning and reasoning_effort apply to protocols openai and azure only")
+        return self
+
+    @model_validator(mode="after")
+    def _interval_floor(self) -> Target:
+        """`interval` respects the floor (llmhealth.config.intervals) unless opted out of."""
+        if self.interval is not None:
+            problem = interval_problem(self.interval, self.allow_fast_interval, opt_in=(
+                f", or at least {FAST_MIN_INTERVAL_S:g} s with allow_fast_interval: true on this "
+                "target"))
+            if problem:
+                raise rule_error(problem, at=("interval",))
         return self
 
     @property

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from llmhealth.config.urls import check_base_url
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -21,12 +23,6 @@ def parse_duration(value: object) -> object:
     return value
 
 
-def _url(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
-    return value.rstrip("/")
-
-
 def _env_name(value: str) -> str:
     # Never echo the value: a pasted API key would end up in the error text.
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
@@ -35,7 +31,7 @@ def _env_name(value: str) -> str:
     return value
 
 
-Url = Annotated[str, AfterValidator(_url)]
+Url = Annotated[str, AfterValidator(check_base_url)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 Port = Annotated[int, Field(ge=1, le=65535)]

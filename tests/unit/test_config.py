@@ -23,8 +23,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
                  "duration '5 parsecs': use a number of seconds or e.g. 500ms, 10s, 5m, 1h", id="duration"),
     pytest.param("invalid-threshold-order.yaml", "invalid-threshold-order.yaml:1: thresholds: "
                  "degraded_error_rate (0.9) must not exceed unhealthy_error_rate (0.5)", id="threshold-order"),
-    pytest.param("invalid-duplicate-target.yaml", "invalid-duplicate-target.yaml: (top level): target "
-                 "name 'a' is used twice; names must be unique", id="duplicate-target"),
+    pytest.param("invalid-duplicate-target.yaml", "invalid-duplicate-target.yaml:5: targets[1].name: "
+                 "target name 'a' is used twice (first at line 2); names must be unique",
+                 id="duplicate-target"),
     pytest.param("invalid-api-key-literal.yaml", "invalid-api-key-literal.yaml:5: targets[0].api_key_env: "
                  "must be the NAME of an environment variable that holds the secret (e.g. "
                  "OPENAI_API_KEY), not the secret itself", id="api-key-literal"),
@@ -38,13 +39,24 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
                  "than or equal to 65535", id="port"),
     pytest.param("invalid-retention.yaml", "invalid-retention.yaml:2: retention.metrics_days: Input "
                  "should be greater than or equal to 1", id="retention"),
-    pytest.param("invalid-target-threshold-override.yaml", "invalid-target-threshold-override.yaml: "
-                 "(top level): target 'a': thresholds override conflicts with the global thresholds: "
+    pytest.param("invalid-target-threshold-override.yaml", "invalid-target-threshold-override.yaml:5: "
+                 "targets[0].thresholds: the override conflicts with the global thresholds: "
                  "degraded_error_rate (0.8) must not exceed unhealthy_error_rate (0.5)",
                  id="target-threshold-override"),
     pytest.param("invalid-missing-model.yaml", "invalid-missing-model.yaml:2: targets[0]: model is "
                  "required for protocol 'openai' (or set discover: true on an ollama or lmstudio "
                  "target)", id="missing-model"),
+    pytest.param("invalid-duplicate-key.yaml", "invalid-duplicate-key.yaml:7: duplicate key "
+                 "'targets[0].thresholds.latency_p99' (first at line 6): a key may appear once per "
+                 f"mapping\n{FIXTURES}/invalid-duplicate-key.yaml:8: duplicate key 'targets[0].model' "
+                 "(first at line 4): a key may appear once per mapping\n"
+                 f"{FIXTURES}/invalid-duplicate-key.yaml:11: duplicate key 'prober' (first at line 9): "
+                 "a key may appear once per mapping", id="duplicate-key-at-every-level"),
+    pytest.param("invalid-encoding.yaml", "invalid-encoding.yaml:4:15: not UTF-8 text (invalid byte "
+                 "0xff): save the file as UTF-8", id="not-utf8"),
+    pytest.param("invalid-control-character.yaml", "invalid-control-character.yaml:4:13: invalid "
+                 "YAML: unprintable character #x0000 is not allowed: remove it",
+                 id="control-character"),
 ])
 def test_invalid_config_names_file_line_and_key(fixture: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -80,3 +92,16 @@ def test_unknown_environment_key_is_an_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LLMHEALTH_STORE__HTTP_PROT", "1")
     with pytest.raises(ConfigError, match="unknown key 'store.http_prot'"):
         load_config(None)
+
+
+def test_merge_keys_may_override_what_they_merge(tmp_path: Path) -> None:
+    # `<<` merges a mapping whose keys the target then sets again: not a duplicate key.
+    path = tmp_path / "merge.yaml"
+    path.write_text("targets:\n"
+                    "  - &base {name: a, base_url: 'http://x/v1', model: m, timeout: 3s}\n"
+                    "  - <<: *base\n"
+                    "    name: b\n"
+                    "    model: n\n")
+    first, second = load_config(path).targets
+    assert (second.name, second.model, second.timeout) == ("b", "n", 3.0)
+    assert (first.name, first.model) == ("a", "m")

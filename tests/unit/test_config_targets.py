@@ -19,8 +19,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
                  "models, completion, stream)", id="probe-kind-for-protocol"),
     pytest.param("invalid-probe-kind.yaml", "invalid-probe-kind.yaml:5: targets[0].probes[0]: Input "
                  "should be 'models', 'completion', 'stream' or 'http'", id="probe-kind"),
-    pytest.param("invalid-pool-name.yaml", "invalid-pool-name.yaml: (top level): target 'a': pool 'b' "
-                 "has the name of a target; pools and targets share one namespace", id="pool-name"),
+    pytest.param("invalid-pool-name.yaml", "invalid-pool-name.yaml:2: targets[0].pool: pool 'b' is "
+                 "also the name of the target at line 3; pools and targets share one namespace",
+                 id="pool-name"),
     pytest.param("invalid-status-window.yaml", "invalid-status-window.yaml:1: aggregator: window "
                  "(120 s, the status window) must be one of windows (60, 300, 3600 s)",
                  id="status-window"),

@@ -48,9 +48,10 @@ def test_models_appear_and_disappear(protocol: str, prefix: str, name_of,
         config = Config.model_validate({
             "targets": [
                 {"name": "local", "protocol": protocol, "base_url": root + prefix,
-                 "discover": True, "probes": ["completion"], "interval": 0.2, "timeout": 2},
+                 "discover": True, "probes": ["completion"], "interval": 0.2, "timeout": 2,
+                 "allow_fast_interval": True},
                 {"name": "gone", "protocol": protocol, "discover": True, "timeout": 1,
-                 "base_url": f"http://127.0.0.1:{closed_port()}"},
+                 "base_url": f"http://127.0.0.1:{closed_port()}", "allow_fast_interval": True},
             ],
             "prober": {"discovery_interval": 0.3}})
         reader = InMemoryMetricReader(preferred_temporality=TEMPORALITY)
@@ -96,7 +97,8 @@ def test_load_state_and_vram_gauges() -> None:
         root = base.removesuffix("/v1")
         config = Config.model_validate({
             "targets": [{"name": "local", "protocol": "ollama", "base_url": root + "/ollama",
-                         "discover": True, "probes": ["completion"], "interval": 0.2}],
+                         "discover": True, "probes": ["completion"], "interval": 0.2,
+                         "allow_fast_interval": True}],
             "prober": {"discovery_interval": 0.3}})
         reader = InMemoryMetricReader(preferred_temporality=TEMPORALITY)
         stop = asyncio.Event()

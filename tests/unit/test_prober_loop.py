@@ -71,6 +71,7 @@ def target(
         model="m",
         probes=list(probes),
         interval=interval,
+        allow_fast_interval=True,
         timeout=1.0,
     )
 

@@ -20,7 +20,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from llmhealth.config.model import CollectorSettings, Config, ProberSettings
 from llmhealth.config.target import Target
-from prober.main import main
+from prober.main import fast_interval_warnings, main
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +55,22 @@ def test_unusable_key_is_not_echoed(
 def test_no_targets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(Config()) == 2
     assert "no targets" in capsys.readouterr().err
+
+
+def test_fast_interval_warnings_name_each_fast_target_and_its_rate() -> None:
+    common = {"base_url": "http://127.0.0.1:1", "allow_fast_interval": True}
+    config = Config.model_validate({"targets": [
+        {"name": "fast", "model": "m", "interval": 0.25, **common},
+        {"name": "opted-in-but-slow", "model": "m", "interval": 1, **common},
+        {"name": "local", "protocol": "ollama", "discover": True, "probes": ["completion"],
+         "interval": 2, **common},
+        {"name": "slow", "base_url": "http://127.0.0.1:1", "model": "m"},
+    ], "prober": {"discovery_interval": 0.5}})
+    assert fast_interval_warnings(config) == [
+        "target 'fast' uses allow_fast_interval: 8 requests/s (completion, stream every 0.25 s)",
+        ("target 'local' uses allow_fast_interval: 0.5 requests/s to each discovered model "
+         "(completion every 2 s), and a model listing every 0.5 s"),
+    ]
 
 
 class Receiver(metrics_service_pb2_grpc.MetricsServiceServicer):
@@ -109,6 +125,7 @@ def run_main_until_sigterm(grpc_port: int, seconds: float) -> int:
                 model="m",
                 probes=["completion"],
                 interval=0.2,
+                allow_fast_interval=True,
             )
         ],
         prober=ProberSettings(export_interval=0.5),
@@ -125,7 +142,8 @@ def run_main_until_sigterm(grpc_port: int, seconds: float) -> int:
     return provider.requests
 
 
-def test_run_exports_otlp_until_sigterm() -> None:
+def test_run_exports_otlp_until_sigterm(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="prober")
     receiver = Receiver()
     collector = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(receiver, collector)
@@ -152,6 +170,8 @@ def test_run_exports_otlp_until_sigterm() -> None:
     durations = [m for _, m in metrics if m.name == "gen_ai.client.operation.duration"]
     assert durations and all(m.WhichOneof("data") == "exponential_histogram" for m in durations)
     assert all(m.exponential_histogram.aggregation_temporality == delta for m in durations)
+    fast = [r.getMessage() for r in caplog.records if "allow_fast_interval" in r.getMessage()]
+    assert fast == ["target 'local' uses allow_fast_interval: 5 requests/s (completion every 0.2 s)"]
 
 
 def test_keeps_probing_while_the_collector_is_down() -> None:

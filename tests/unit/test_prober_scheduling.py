@@ -75,7 +75,7 @@ class Provider(FakeServer):
 
 
 def config(*targets: dict, **prober: object) -> Config:
-    defaults = {"timeout": 2.0, "interval": 0.3}
+    defaults = {"timeout": 2.0, "interval": 0.3, "allow_fast_interval": True}
     return Config(targets=[Target(**{**defaults, **t}) for t in targets],
                   prober=ProberSettings(**prober))
 
