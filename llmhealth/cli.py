@@ -68,11 +68,13 @@ def run(
     if cfg.store.mode != "embedded":
         _fail("llmhealth run always uses the embedded store; store.mode: server is for the "
               "compose stack and `llmhealth migrate`")
+    from aggregator.store.access import exposure_warning
     from prober.apikeys import MissingApiKey, resolve_api_keys
 
     try:
         resolve_api_keys(cfg.targets, os.environ)
-    except MissingApiKey as exc:
+        exposure = exposure_warning(cfg.store, os.environ)
+    except (MissingApiKey, StoreError) as exc:
         _fail(str(exc))
     demo = not cfg.targets
     if demo:
@@ -94,7 +96,7 @@ def run(
                     f"127.0.0.1:{cfg.simulator.port})")
     try:
         code = asyncio.run(run_pipeline(cfg, demo=demo, console=console,
-                                        live=live and console.is_terminal))
+                                        live=live and console.is_terminal, exposure=exposure))
     except (PortInUse, StoreError) as exc:
         _fail(str(exc))
     raise typer.Exit(code)

@@ -21,7 +21,6 @@ from rich.live import Live
 from aggregator import sql
 from aggregator.migrate import migrate
 from aggregator.status_view import render
-from aggregator.store.access import exposure_warning
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http_endpoint import ClickHouseHTTP
 from aggregator.store.password import passwords
@@ -101,12 +100,13 @@ async def _status_loop(store: EmbeddedStore, console: Console, live: bool) -> No
         log.info("status: %s", ", ".join(f"{r['target']}={r['status']}" for r in rows) or "none yet")
 
 
-async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bool) -> int:
+async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bool,
+                       exposure: str | None = None) -> int:
     """Run until SIGINT, SIGTERM or SIGHUP; return the exit code. Raises PortInUse/StoreError
     at start. Once children may have started, however the run ends (a signal or an exception,
     the status view's included), the children are stopped, prober first, then the aggregator
-    and the store; an exception is raised after that."""
-    exposure = exposure_warning(config.store, os.environ)
+    and the store; an exception is raised after that. `exposure` is logged as a warning once
+    the store listens (access.exposure_warning: the store is reachable from other machines)."""
     check_free(config.store.http_host, _ports(config, demo))
     users = passwords(config.store, generate=True)
     store = EmbeddedStore(config.store.data_dir, config.store.database)
