@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,8 +94,9 @@ def run(
         _fail(str(exc))
     logs.configure(console, run_dir / "llmhealth.log")
     if demo:
-        console.log("no targets configured: monitoring the built-in demo (simulator on "
-                    f"127.0.0.1:{cfg.simulator.port})")
+        logging.getLogger("llmhealth.run").info(
+            "no targets configured: monitoring the built-in demo (simulator on %s:%d)",
+            cfg.simulator.host, cfg.simulator.port)
     try:
         code = asyncio.run(run_pipeline(cfg, demo=demo, console=console,
                                         live=live and console.is_terminal, exposure=exposure))
@@ -152,12 +155,23 @@ def status(
         console.print(render(rows))
 
 
+class LogLevel(str, Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+
+
 @app.command(hidden=True)
-def probe(config: ConfigOpt = None) -> None:
+def probe(
+    config: ConfigOpt = None,
+    log_level: Annotated[LogLevel, typer.Option(
+        help="Least level logged: debug adds a line per probe (`llmhealth run` uses it and "
+             "shows only info and above on the terminal).")] = LogLevel.info,
+) -> None:
     """Run the prober alone (started by `llmhealth run`)."""
     from prober.main import main
 
-    raise typer.Exit(main(_load(config)))
+    raise typer.Exit(main(_load(config), logging.getLevelName(log_level.value.upper())))
 
 
 @app.command()

@@ -2,9 +2,10 @@
 
 Every `prober.discovery_interval` it lists the server's models. Each round is recorded as a
 `models` probe of the endpoint target (so an unreachable server shows up as failing, and is
-retried at the next round); every installed model becomes a target `<endpoint>/<model>` with
-its own probe loops, started when the model appears and stopped when it disappears. Changes
-are logged and counted; load state and VRAM are exported as gauges.
+retried at the next round, its failures and recovery logged like a probe's); every installed
+model becomes a target `<endpoint>/<model>` with its own probe loops, started when the model
+appears and stopped when it disappears. Changes are logged and counted; load state and VRAM
+are exported as gauges.
 """
 
 from __future__ import annotations
@@ -37,11 +38,9 @@ async def discover_forever(prober: Prober, endpoint: Target, api_key: str | None
     while True:
         result, models = await discover_once(ctx)
         prober.telemetry.record(result, endpoint)
-        if models is None:
-            log.warning("discovery on %s (%s) failed: %s %s; retrying in %gs", endpoint.name,
-                        endpoint.base_url, result.outcome, result.detail,
-                        prober.config.prober.discovery_interval)
-        else:
+        prober.outcomes.record(result, time.monotonic(),
+                               label=f"discovery on {endpoint.name} ({endpoint.base_url})")
+        if models is not None:
             first = not known
             known, changes = diff_models(known, models)
             if first:

@@ -3,9 +3,10 @@
 This is the dispatcher. Each task waits for its next planned instant (`prober.cadence`), takes
 a slot on its endpoint (`prober.endpoints`), runs the protocol's probe function
 (`prober.protocols`), records the result through `Telemetry`, spends the target's token
-budget and logs failures. Tasks share HTTP clients (`prober.clients`) but nothing else, so a
-target that hangs only ever delays its own next probe (and, up to the endpoint's concurrency
-limit, its endpoint's). Discovery tasks start and stop the probe tasks of the models they find.
+budget and logs changes of outcome (`prober.outcome_log`). Tasks share HTTP clients
+(`prober.clients`) and their endpoint's slots but nothing else, so a target that hangs only
+ever delays its own next probe, and other targets' probes on its endpoint by at most half
+their interval. Discovery tasks start and stop the probe tasks of the models they find.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from prober.context import ProbeContext
 from prober.discovery_loop import discover_forever
 from prober.endpoints import EndpointLimits
 from prober.outcome import OK, ProbeResult
+from prober.outcome_log import OutcomeLog
 from prober.protocols import probe_for
 from prober.telemetry import Telemetry
 
@@ -62,6 +64,7 @@ class Prober:
         self.telemetry = telemetry
         self.clients = clients
         self.endpoints = EndpointLimits(config)
+        self.outcomes = OutcomeLog(log)
         self.tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._crashed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
 
@@ -87,6 +90,7 @@ class Prober:
         """Cancel every probe loop of the target called `name`."""
         for key in [key for key in self.tasks if key[0] == name]:
             self.tasks.pop(key).cancel()
+        self.outcomes.forget(name)
 
     def start_discovery(self, endpoint: Target, api_key: str | None) -> None:
         """Discover the models of a local server and keep one target per model running."""
@@ -145,10 +149,13 @@ class Prober:
                 finally:
                     self.telemetry.probe_finished(target, run_kind)
             self._account(result, target, token_budget)
-            failures_before = cadence.failures
             retry_after = result.retry_after_s if result.outcome == "http_429" else None
             cadence.after(ok=result.outcome == OK, retry_after_s=retry_after, now=clock.time())
-            _log_result(result, failures_before, cadence)
+            self.outcomes.record(result, clock.time())
+            if cadence.failures == cadence.rules.backoff_after:
+                log.debug("target=%s kind=%s failed %d times in a row; probing less often, at "
+                          "least every %gs", target.name, run_kind, cadence.failures,
+                          cadence.rules.backoff_max)
 
     def _kind_within_budget(
         self, target: Target, kind: str, token_budget: budget.TokenBudget
@@ -169,17 +176,3 @@ class Prober:
         remaining = token_budget.remaining()
         if remaining is not None:
             self.telemetry.record_budget(target, remaining)
-
-
-def _log_result(result: ProbeResult, failures_before: int, cadence: Cadence) -> None:
-    if result.outcome == OK:
-        if failures_before:
-            log.info("target=%s kind=%s recovered after %d failed probes",
-                     result.target, result.kind, failures_before)
-        return
-    log.info("target=%s kind=%s outcome=%s detail=%s",
-             result.target, result.kind, result.outcome, result.detail)
-    if cadence.failures == cadence.rules.backoff_after:
-        log.warning("target=%s kind=%s failed %d times in a row; probing less often, at least "
-                    "every %gs", result.target, result.kind, cadence.failures,
-                    cadence.rules.backoff_max)

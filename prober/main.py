@@ -18,10 +18,11 @@ from prober.telemetry import Telemetry
 log = logging.getLogger("prober")
 
 
-def main(config: Config) -> int:
-    """Run the prober in the foreground. Returns 0 after a signal-initiated stop, 2 when the
-    configuration cannot be probed (no targets, a missing API key)."""
-    _configure_logging()
+def main(config: Config, log_level: int = logging.INFO) -> int:
+    """Run the prober in the foreground, logging to stderr from `log_level` on (DEBUG adds a
+    line per probe). Returns 0 after a signal-initiated stop, 2 when the configuration cannot
+    be probed (no targets, a missing API key)."""
+    _configure_logging(log_level)
     try:
         api_keys = _check(config)
     except ValueError as exc:
@@ -88,11 +89,15 @@ async def _serve(config: Config, telemetry: Telemetry, api_keys: Mapping[str, st
             loop.remove_signal_handler(signum)
 
 
-def _configure_logging() -> None:
+def _configure_logging(level: int) -> None:
+    """`<time> <logger> <LEVEL> <message>` lines, the form `llmhealth run` reads back
+    (llmhealth/run/child_lines.py); `level` applies to the prober's own logger, libraries log
+    from INFO on."""
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,
-        format="%(asctime)s prober %(levelname)s %(message)s",
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    log.setLevel(level)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)

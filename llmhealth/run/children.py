@@ -12,6 +12,7 @@ import re
 import signal
 
 from llmhealth.run import environment, tether
+from llmhealth.run.child_lines import LineReader
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_BACKOFF_S = 30.0
@@ -21,8 +22,11 @@ STOP_GRACE_S = 5.0
 class Child:
     """One child process, restarted whenever it exits until `stop()` is called.
 
-    Its stdout and stderr go line by line to the logger `llmhealth.<name>`. Restarts back off
-    1 s, 2 s, 4 s … up to 30 s, and reset once a run lasted longer than 30 s.
+    Its stdout and stderr go line by line to the logger `llmhealth.<name>`, each at the level
+    the child gave it and without the child's own timestamp and logger name
+    (`child_lines`); that logger passes every level on, DEBUG included, and the run's
+    handlers decide where each goes (llmhealth/logs.py). Restarts back off 1 s, 2 s, 4 s … up
+    to 30 s, and reset once a run lasted longer than 30 s.
 
     The process is started through the tether, from the calling thread (which must live as
     long as the supervisor: its main thread), so it is killed when this process dies. Its
@@ -36,6 +40,7 @@ class Child:
         self.argv = argv
         self.env = {**environment.common(os.environ), **(env or {})}
         self.log = logging.getLogger(f"llmhealth.{name}")
+        self.log.setLevel(logging.DEBUG)
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = False
@@ -70,10 +75,12 @@ class Child:
             start_new_session=True)
         self.log.info("%s started (pid %d)", self.name, self._process.pid)
         assert self._process.stdout is not None
+        lines = LineReader()
         async for raw in self._process.stdout:
             line = _ANSI.sub("", raw.decode("utf-8", "replace")).rstrip()
             if line:
-                self.log.info("%s", line)
+                level, message = lines.read(line)
+                self.log.log(level, "%s", message)
         return await self._process.wait()
 
     async def stop(self) -> None:

@@ -33,6 +33,7 @@ from llmhealth.run.ports import check_free
 log = logging.getLogger("llmhealth.run")
 LIVE_REFRESH_S = 2.0
 PLAIN_STATUS_EVERY_S = 30.0
+SIMULATOR_START_S = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -65,8 +66,10 @@ def _children(config: Config, run_dir: Path, demo: bool, store_password: str) ->
         database=config.store.database, user="default", password=store_password,
         batch_timeout_s=config.collector.batch_timeout)
     children.append(Child("rotel", argv, env))
+    # Per-probe lines are DEBUG: into the run log file, not onto the terminal (llmhealth/logs.py).
     children.append(Child("prober",
-                          [python, "-m", "llmhealth", "probe", "--config", str(config_file)],
+                          [python, "-m", "llmhealth", "probe", "--config", str(config_file),
+                           "--log-level", "debug"],
                           environment.prober(os.environ, config.targets)))
     return children
 
@@ -84,6 +87,23 @@ async def _serve_store(app: ClickHouseHTTP, config: Config) -> tuple[uvicorn.Ser
     log.info("embedded store: ClickHouse HTTP endpoint on http://%s:%d (data in %s)",
              config.store.http_host, config.store.http_port, config.store.data_dir)
     return server, task
+
+
+async def _wait_listening(host: str, port: int) -> None:
+    """Return once `host:port` accepts a connection, or log a warning after
+    `SIMULATOR_START_S` seconds and return anyway."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + SIMULATOR_START_S
+    while loop.time() < until:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    log.warning("the simulator does not listen on %s:%d after %g s; starting the rest anyway",
+                host, port, SIMULATOR_START_S)
 
 
 async def _status_loop(store: EmbeddedStore, console: Console, live: bool) -> None:
@@ -129,6 +149,8 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
     try:
         for child in children:
             child.start()
+            if child.name == "simulator":  # so that the prober's first probes find it
+                await _wait_listening(config.simulator.host, config.simulator.port)
         log.info("running %d targets%s; Ctrl-C stops everything", len(config.targets),
                  " (built-in demo)" if demo else "")
         await stop.wait()

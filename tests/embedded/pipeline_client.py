@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -48,7 +49,8 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
             process.kill()
             process.wait()
             for child in tree:
-                child.kill()
+                with contextlib.suppress(psutil.NoSuchProcess):  # died with the supervisor
+                    child.kill()
             psutil.wait_procs(tree, timeout=5)
         log.close()
 

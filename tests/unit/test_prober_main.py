@@ -26,7 +26,7 @@ from prober.main import fast_interval_warnings, main
 @pytest.fixture(autouse=True)
 def _restore_library_log_levels() -> Iterator[None]:
     yield
-    for name in ("httpx", "httpcore"):
+    for name in ("httpx", "httpcore", "prober"):
         logging.getLogger(name).setLevel(logging.NOTSET)
 
 

@@ -105,18 +105,22 @@ def points(reader: InMemoryMetricReader) -> dict[str, list]:
     pytest.param("openai", 2, 2, id="configured-limit"),
     pytest.param("openai", None, 4, id="remote-default-not-reached-by-4-targets"),
 ])
-def test_per_endpoint_concurrency(protocol: str, concurrency: int | None, limit: int) -> None:
+def test_per_endpoint_concurrency(protocol: str, concurrency: int | None, limit: int,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("prober.loop.random.uniform", lambda low, _high: low)  # no start jitter
+
     async def scenario() -> int:
         async with Provider(delay=0.25) as provider:
             targets = [{"name": f"t{i}", "protocol": protocol, "base_url": provider.url,
-                        "model": "m", "probes": ["completion"], "concurrency": concurrency}
+                        "model": "m", "probes": ["completion"], "concurrency": concurrency,
+                        "interval": 2.0}
                        for i in range(4)]
-            # One slot per target, all four due within 10 ms: they collide unless limited.
+            # All four due at once: they collide unless limited. One after the other they take
+            # 1 s, so none waits half its 2 s interval (then it would go ahead of the limit).
             await run_for(config(*targets, confirm_delay=5), 1.2)
-        assert len(provider.lines) >= 4
+        assert len(provider.lines) == 4
         return provider.max_in_flight
 
-    # A longer interval with no jitter window wide enough to avoid overlap: 4 x 0.25 s in 0.3 s.
     assert asyncio.run(scenario()) == limit
 
 
