@@ -1,7 +1,8 @@
 """One evaluation: every target (and pool) at one aligned instant.
 
 Each step is an INSERT … SELECT in clickhouse/queries; Python only supplies parameters:
-windows → snapshots (streaks, breaker, status) → pools → events. Windows longer than 15 min
+windows → kinds (per probe kind: streaks, breaker, verdict) → snapshots (the target's status
+from its kinds) → pools → events. Windows longer than 15 min
 (evaluate_long_windows.sql) read complete minutes, so they change once a minute: they are
 written at a minute's first instant only (with the SLO row), except the status window, which
 the snapshot reads at every instant. The instant is aligned to the evaluation interval and
@@ -26,6 +27,10 @@ from llmhealth.config.target import Target
 SHORT_WINDOW_MAX = 900
 # How far back the first point of a cumulative series may lie and still be its base.
 CUMULATIVE_LOOKBACK = 600
+# A kind's verdict holds while its error rate stays above this fraction of the threshold that
+# entered it (evaluate_kinds.sql): a model failing at a rate near a threshold does not flap.
+UNHEALTHY_HOLD = 0.7
+DEGRADED_HOLD = 0.5
 
 
 def aligned_instant(now: float, interval: float) -> datetime:
@@ -50,6 +55,12 @@ def evaluated_targets(store: Store, config: Config, at: datetime) -> list[tuple[
             "at": at, "window_s": int(config.aggregator.window), "endpoints": sorted(endpoints)})
         targets += [(row["target"], endpoints[row["endpoint"]]) for row in rows]
     return targets
+
+
+def probe_kinds(name: str, target: Target) -> list[str]:
+    """The kinds evaluated for `name`: a discovery endpoint's own `models` listing, else the
+    kinds of `target` (a discovered model runs those of its endpoint)."""
+    return ["models"] if target.discover and name == target.name else target.kinds
 
 
 def first_of_minute(at: datetime, interval: float) -> bool:
@@ -80,11 +91,12 @@ def _target_rows(config: Config, targets: list[tuple[str, Target]]) -> dict:
         "targets": [name for name, _ in targets],
         "providers": [t.provider for _, t in targets],
         "models": [t.model or "" for _, t in targets],
+        "probe_kinds": [probe_kinds(name, t) for name, t in targets],
         "probe_intervals": [config.interval_for(t) for _, t in targets],
         "degraded_error_rate": [th.degraded_error_rate for th in thresholds],
         "unhealthy_error_rate": [th.unhealthy_error_rate for th in thresholds],
-        "latency_p99_max": [th.latency_p99 for th in thresholds],
-        "ttft_p99_max": [th.ttft_p99 for th in thresholds],
+        "latency_p99": [th.latency_p99 for th in thresholds],
+        "ttft_p99": [th.ttft_p99 for th in thresholds],
         "min_requests": [th.min_requests for th in thresholds],
         "pools": [t.pool or "" for _, t in targets],
     }
@@ -146,9 +158,9 @@ def previous_instant(store: Store, config: Config, at: datetime, version: int) -
     return last if at - timedelta(seconds=state_lookback(config)) <= last < at else None
 
 
-def snapshot_params(config: Config, at: datetime, version: int,
-                    previous_at: datetime | None = None) -> dict:
-    """Parameters of evaluate_snapshots.sql at `at`. The previous snapshots are looked up from
+def kind_params(config: Config, at: datetime, version: int,
+                previous_at: datetime | None = None) -> dict:
+    """Parameters of evaluate_kinds.sql at `at`. The previous rows are looked up from
     `previous_at` (see `previous_instant`) or, without it, over the whole state lookback, and
     the probe outcomes read are those stored since (or all of the status window's): the same
     rows either way, and a lookup of one instant costs less (15 instants at the defaults)."""
@@ -158,7 +170,7 @@ def snapshot_params(config: Config, at: datetime, version: int,
         "version": version,
         "window_s": int(agg.window),
         "window_from": at - timedelta(seconds=int(agg.window)),
-        "lookback_from": previous_at or at - timedelta(seconds=state_lookback(config)),
+        "lookback_from": _lookback_from(config, at, previous_at),
         # the probe outcomes to read whole: stored after this (all of the window without
         # previous_at), and those of the targets whose rule window restarted inside the window
         "fresh_from": previous_at or at - timedelta(seconds=int(agg.window)),
@@ -171,10 +183,30 @@ def snapshot_params(config: Config, at: datetime, version: int,
         "breaker_error_rate": agg.breaker.error_rate,
         "breaker_min_requests": agg.breaker.min_requests,
         "cooldown_s": agg.breaker.cooldown,
-        "hysteresis": agg.hysteresis,
+        "unhealthy_hold": UNHEALTHY_HOLD,
+        "degraded_hold": DEGRADED_HOLD,
         "stale_intervals": agg.stale_intervals,
         "backoff_max_s": config.prober.backoff_max,
     }
+
+
+def snapshot_params(config: Config, at: datetime, version: int,
+                    previous_at: datetime | None = None) -> dict:
+    """Parameters of evaluate_snapshots.sql at `at` (previous snapshots as in `kind_params`)."""
+    agg = config.aggregator
+    return {
+        "at": at,
+        "version": version,
+        "window_s": int(agg.window),
+        "window_from": at - timedelta(seconds=int(agg.window)),
+        "lookback_from": _lookback_from(config, at, previous_at),
+        "window_text": _duration_text(agg.window),
+        "hysteresis": agg.hysteresis,
+    }
+
+
+def _lookback_from(config: Config, at: datetime, previous_at: datetime | None) -> datetime:
+    return previous_at or at - timedelta(seconds=state_lookback(config))
 
 
 def _duration_text(seconds: float) -> str:
@@ -200,6 +232,7 @@ def evaluate(store: Store, config: Config, at: datetime) -> int:
     if long["long_windows"]:
         store.execute(sql.query("evaluate_long_windows"), long)
     previous_at = previous_instant(store, config, at, version)
+    store.execute(sql.query("evaluate_kinds"), kind_params(config, at, version, previous_at))
     store.execute(sql.query("evaluate_snapshots"), snapshot_params(config, at, version, previous_at))
     _snapshots_written[store] = (at, version)
     pools = config.pools

@@ -28,6 +28,7 @@ RETENTION = {
     "health_hours": ("bucket", "rollups_days"),
     "health_days": ("bucket", "rollups_days"),
     "health_snapshots": ("evaluated_at", "snapshots_days"),
+    "health_kinds": ("evaluated_at", "snapshots_days"),
     "health_windows": ("evaluated_at", "snapshots_days"),
     "health_slo": ("evaluated_at", "rollups_days"),
     "health_events": ("at", "events_days"),

@@ -35,6 +35,7 @@ from pathlib import Path
 from aggregator import sql
 from aggregator.evaluate import (
     evaluate,
+    kind_params,
     long_window_params,
     register,
     snapshot_params,
@@ -51,7 +52,7 @@ PROBE_STEP = 5  # prober.interval (default)
 WARMUP = 3
 TIMED_BEFORE_MINUTE = 7  # timed instants before the minute's first one (one more after it)
 LEAD = INTERVAL * (WARMUP + TIMED_BEFORE_MINUTE + 1)  # seconds from the first instant's points to the minute
-PER_INSTANT = ("evaluate_windows", "evaluate_snapshots", "record_events")  # run at every instant
+PER_INSTANT = ("evaluate_windows", "evaluate_kinds", "evaluate_snapshots", "record_events")  # every instant
 STATEMENTS = (*PER_INSTANT, "evaluate_long_windows", "evaluate_slo")
 TABLES = ("health_points", "health_minutes", "health_hours", "health_days", "health_windows",
           "health_snapshots", "health_events", "health_slo")
@@ -107,11 +108,15 @@ ARRAY JOIN ['outcome', 'latency'] AS sig
 # The rows the evaluation's state lookups select, and how many granules they read for it (the
 # previous snapshot from the previous instant, as a running worker looks it up).
 LOOKUPS = {
+    "previous kind rows (evaluate_kinds)": (
+        "health_kinds",
+        ("SELECT max(reason) FROM health_kinds WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - INTERVAL 2 SECOND "
+        "AND evaluated_at < {at:DateTime64(3, 'UTC')}")),
     "previous snapshot (evaluate_snapshots)": (
         "health_snapshots",
         ("SELECT max(reason) FROM health_snapshots WHERE evaluated_at >= {at:DateTime64(3, 'UTC')} - INTERVAL 2 SECOND "
         "AND evaluated_at < {at:DateTime64(3, 'UTC')} AND kind = 'target'")),
-    "this instant's windows (evaluate_snapshots)": (
+    "this instant's windows (evaluate_kinds)": (
         "health_windows",
         ("SELECT sum(requests) FROM health_windows WHERE evaluated_at = {at:DateTime64(3, 'UTC')} "
         "AND window_seconds <= 300")),
@@ -283,6 +288,7 @@ def statement_phases(store: EmbeddedStore, config: Config, at: datetime) -> dict
     version = register(store, target_set(config, [(t.name, t) for t in config.targets]))
     previous_at = at - timedelta(seconds=INTERVAL)
     params = {"evaluate_windows": window_params(config, at, version),
+              "evaluate_kinds": kind_params(config, at, version, previous_at),
               "evaluate_snapshots": snapshot_params(config, at, version, previous_at),
               "record_events": {"at": at}}
     return {name: phases_ms(store, sql.query(name), p) for name, p in params.items()}

@@ -26,7 +26,7 @@ def verdicts(by_key: dict) -> list[str]:
         out.append(f"- Fixed cost: one target takes {one['median_ms']:,.0f} ms a cycle, 1,000 take "
                    f"{thousand['median_ms']:,.0f} ms; the rows of 1,000 targets add "
                    f"{thousand['median_ms'] - one['median_ms']:,.0f} ms. At 1,000 targets, parsing, analysing and "
-                   f"planning the three statements take {fixed:,.0f} ms of it, paid whatever the data "
+                   f"planning the {len(PER_INSTANT)} statements take {fixed:,.0f} ms of it, paid whatever the data "
                    "(next tables).")
     ratios = [f"{t:,} targets {by_key[(t, 30)]['median_ms'] / by_key[(t, 1)]['median_ms']:.2f}"
               for (t, d) in sorted(by_key) if d == 30 and (t, 1) in by_key]
@@ -49,8 +49,8 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
          "writes the 1 h window (evaluate_long_windows.sql) and `health_slo` (reported apart). \"30 days\" adds 29 older days to the same database and "
          "runs the next minute. Retention set to 35 days for points and minute rollups (default 7), so "
          "the old days stay. Goal: ≤ 100 ms at 1,000 targets, ≤ 1 s at 10,000, flat in retention."), "",
-        "| targets | data | cycle median (ms) | p90 (ms) | windows | snapshots | events | other SQL | Python | minute instant (ms) | of it 1 h window (ms) | of it SLO (ms) | 30 d / 1 d | load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| targets | data | cycle median (ms) | p90 (ms) | windows | kinds | snapshots | events | other SQL | Python | minute instant (ms) | of it 1 h window (ms) | of it SLO (ms) | 30 d / 1 d | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     by_key = {(r["targets"], r["days"]): r for r in results}
     for r in results:
@@ -59,12 +59,13 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
         ratio = f"{r['median_ms'] / base['median_ms']:.2f}" if base and r["days"] != 1 else ""
         lines.append(
             f"| {r['targets']:,} | {r['days']} d | {r['median_ms']:.0f} | {r['p90_ms']:.0f} | "
-            f"{s['evaluate_windows']:.0f} | {s['evaluate_snapshots']:.0f} | {s['record_events']:.0f} | "
-            f"{s['other']:.0f} | {s['python']:.0f} | {r['minute_ms']:.0f} | "
+            f"{s['evaluate_windows']:.0f} | {s['evaluate_kinds']:.0f} | {s['evaluate_snapshots']:.0f} | "
+            f"{s['record_events']:.0f} | {s['other']:.0f} | {s['python']:.0f} | {r['minute_ms']:.0f} | "
             f"{r['minute_statements_ms']['evaluate_long_windows']:.0f} | "
             f"{r['minute_statements_ms']['evaluate_slo']:.0f} | {ratio} | {r.get('load', float('nan')):.1f} |")
     lines += ["", ("Statement columns are medians in ms over the ordinary instants (`windows` = "
-                   "evaluate_windows.sql, `snapshots` = evaluate_snapshots.sql, `events` = record_events.sql; "
+                   "evaluate_windows.sql, `kinds` = evaluate_kinds.sql, `snapshots` = evaluate_snapshots.sql, "
+                   "`events` = record_events.sql; "
                    "`Python` = evaluate() outside SQL (parameters; the target set's rows are built once "
                    "per configuration); `load` = the machine's 1-minute load average at the end of the sequence, "
                    "2.0 being both cores busy: others share this machine)."), "", *verdicts(by_key), "",
@@ -108,13 +109,14 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
              "together with the last instants into one part (what a large merge does for a while). "
              "*Granules* is `EXPLAIN indexes = 1` for each state lookup at the last instant: granules read "
              "after partition, min-max and primary-key pruning / granules in the table."), "",
-            "| snapshots of today | snapshot rows | window rows | cycle median (ms) | windows | snapshots | events | "
+            "| snapshots of today | snapshot rows | window rows | cycle median (ms) | windows | kinds | snapshots | events | "
             + " | ".join(f"granules: {k}" for k in LOOKUPS) + " |",
-            "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(LOOKUPS),
+            "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(LOOKUPS),
         ]
         for h in history:
             s = h["statements_ms"]
             lines.append(f"| {h['case']} | {h['rows']['health_snapshots']:,} | {h['rows']['health_windows']:,} | "
-                         f"{h['median_ms']:.0f} | {s['evaluate_windows']:.0f} | {s['evaluate_snapshots']:.0f} | "
+                         f"{h['median_ms']:.0f} | {s['evaluate_windows']:.0f} | {s['evaluate_kinds']:.0f} | "
+                         f"{s['evaluate_snapshots']:.0f} | "
                          f"{s['record_events']:.0f} | " + " | ".join(h["lookups"][k] for k in LOOKUPS) + " |")
     return lines

@@ -4,8 +4,13 @@
 -- first instant, and at every instant for a status window this long). The rollup buckets points
 -- by their own time, so a point stored late still lands in its minute: re-running an instant
 -- after late points arrived counts them. Passive requests are counted in windows up to 15 min
--- only (evaluate_windows.sql). Quantiles as there: bucket k stands for 2^((k + 0.5) / 32).
-INSERT INTO health_windows
+-- only (evaluate_windows.sql). Quantiles as there: bucket k stands for 2^((k + 0.5) / 32). The
+-- rollup counts every probe kind together: long windows have the row over all kinds only
+-- (probe_kind '').
+INSERT INTO health_windows (target, evaluated_at, window_seconds, probe_kind, requests, errors,
+                            error_rate, errors_by_type, passive_requests, passive_errors,
+                            latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s,
+                            ttft_p99_s, tokens_per_second_p50, stream_completion_rate)
 WITH
 long AS (
     SELECT target, w AS window_seconds,
@@ -30,6 +35,7 @@ long AS (
 SELECT target,
        {at:DateTime64(3, 'UTC')} AS evaluated_at,
        window_seconds,
+       '' AS probe_kind,
        requests,
        errors,
        if(requests > 0, errors / requests, 0) AS error_rate,

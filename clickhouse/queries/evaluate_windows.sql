@@ -1,4 +1,6 @@
--- health_windows rows for every evaluated target and window at instant {at}.
+-- health_windows rows for every evaluated target and window at instant {at}: one per probe kind
+-- (probe_kind `completion`, `stream`, `models`, `http`, and `passive` for applications'
+-- requests) and one over all of them (probe_kind '').
 -- Windows up to 15 min ({short_windows}) read health_points as of {at} (rows inserted by then):
 --   requests, errors by type   <- probe outcomes; passive requests <- applications' duration counts,
 --                                  matched to a target by (gen_ai.provider.name, gen_ai.request.model)
@@ -7,12 +9,17 @@
 --   below the previous one) counts the new value; the first point of a series seen within
 --   {lookback_s} counts fully only if the series started inside it. So a lost or late export
 --   loses nothing: the next cumulative point carries the missed increase.
---   latency (successful non-stream probes), TTFT and tokens/s quantiles <- scale-5 buckets, one
+--   latency, TTFT and tokens/s quantiles <- scale-5 buckets of successful probes, one
 --   row per bucket: quantileExactWeighted is the first bucket whose cumulative count reaches q of
 --   the total, and bucket k stands for its geometric midpoint 2^((k + 0.5) / 32) (within 1.1 % of
 --   the samples)
+--   The row over all kinds takes its latency from `completion` and `http` probes only (a
+--   `models` listing or a whole stream is another question), its TTFT from `stream`.
 -- Longer windows are evaluate_long_windows.sql.
-INSERT INTO health_windows
+INSERT INTO health_windows (target, evaluated_at, window_seconds, probe_kind, requests, errors,
+                            error_rate, errors_by_type, passive_requests, passive_errors,
+                            latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s,
+                            ttft_p99_s, tokens_per_second_p50, stream_completion_rate)
 WITH
 configured AS (
     SELECT target, key
@@ -21,7 +28,8 @@ configured AS (
 ),
 recent AS (
     SELECT if(source = 'probe', concat('t:', target), concat('m:', provider, '/', model)) AS key,
-           source, signal, kind, outcome, inserted_at, bucket, bucket_n, value AS delta
+           source, signal, if(source = 'probe', kind, 'passive') AS kind, outcome, inserted_at,
+           bucket, bucket_n, value AS delta
     FROM health_points
     LEFT ARRAY JOIN mapKeys(buckets) AS bucket, mapValues(buckets) AS bucket_n
     WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32})
@@ -29,7 +37,8 @@ recent AS (
       AND temporality = 1 AND signal != 'ratelimit_remaining'
     UNION ALL
     SELECT if(source = 'probe', concat('t:', target), concat('m:', provider, '/', model)) AS key,
-           source, signal, kind, outcome, inserted_at, toInt16(0) AS bucket, toUInt64(0) AS bucket_n,
+           source, signal, if(source = 'probe', kind, 'passive') AS kind, outcome, inserted_at,
+           toInt16(0) AS bucket, toUInt64(0) AS bucket_n,
            multiIf(n = 1, if(start > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32} + {lookback_s:UInt32}), value, 0),
                    start != previous_start OR value < previous_value, value,
                    value - previous_value) AS delta
@@ -46,16 +55,20 @@ recent AS (
     WHERE inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond({max_short:UInt32})
 ),
 short AS (
-    SELECT c.target AS target, w AS window_seconds,
-           sumIf(delta, source = 'probe' AND signal = 'outcome') AS requests,
-           sumIf(delta, source = 'probe' AND signal = 'outcome' AND outcome != 'ok') AS errors,
+    SELECT c.target AS target, w AS window_seconds, kind AS probe_kind,
+           -- a probe the provider refused (probe_rejected) is our request's problem: not counted
+           sumIf(delta, source = 'probe' AND signal = 'outcome' AND outcome != 'probe_rejected') AS requests,
+           sumIf(delta, source = 'probe' AND signal = 'outcome' AND outcome NOT IN ('ok', 'probe_rejected')) AS errors,
            sumMapIf(map(toString(outcome), toUInt64(delta)),
-                    source = 'probe' AND signal = 'outcome' AND outcome != 'ok') AS errors_by_type,
+                    source = 'probe' AND signal = 'outcome' AND outcome NOT IN ('ok', 'probe_rejected')) AS errors_by_type,
            sumIf(delta, source = 'passive') AS passive_requests,
            sumIf(delta, source = 'passive' AND outcome != 'ok') AS passive_errors,
-           sumIf(bucket_n, signal = 'latency' AND outcome = 'ok' AND kind != 'stream') AS latency_n,
+           sumIf(bucket_n, signal = 'latency' AND outcome = 'ok') AS kind_latency_n,
            quantilesExactWeightedIf(0.5, 0.9, 0.99)(bucket, bucket_n,
-               signal = 'latency' AND outcome = 'ok' AND kind != 'stream') AS latency,
+               signal = 'latency' AND outcome = 'ok') AS kind_latency,
+           sumIf(bucket_n, signal = 'latency' AND outcome = 'ok' AND kind IN ('completion', 'http')) AS answer_latency_n,
+           quantilesExactWeightedIf(0.5, 0.9, 0.99)(bucket, bucket_n,
+               signal = 'latency' AND outcome = 'ok' AND kind IN ('completion', 'http')) AS answer_latency,
            sumIf(bucket_n, signal = 'ttft' AND outcome = 'ok') AS ttft_n,
            quantilesExactWeightedIf(0.5, 0.9, 0.99)(bucket, bucket_n, signal = 'ttft' AND outcome = 'ok') AS ttft,
            sumIf(bucket_n, signal = 'tokens_per_second' AND outcome = 'ok') AS tps_n,
@@ -67,11 +80,20 @@ short AS (
     ARRAY JOIN arrayFilter(x -> r.inserted_at > {at:DateTime64(3, 'UTC')} - toIntervalSecond(x),
                            {short_windows:Array(UInt32)}) AS w
     INNER JOIN configured AS c ON c.key = r.key
-    GROUP BY target, window_seconds
+    GROUP BY GROUPING SETS ((target, window_seconds, kind), (target, window_seconds))
+),
+-- a kind's own latency; in the row over all kinds (probe_kind '': every point has a kind), that
+-- of answers only
+chosen AS (
+    SELECT *,
+           if(probe_kind = '', answer_latency_n, kind_latency_n) AS latency_n,
+           if(probe_kind = '', answer_latency, kind_latency) AS latency
+    FROM short
 )
 SELECT target,
        {at:DateTime64(3, 'UTC')} AS evaluated_at,
        window_seconds,
+       probe_kind,
        toUInt64(requests) AS requests,
        toUInt64(errors) AS errors,
        if(requests > 0, errors / requests, 0) AS error_rate,
@@ -86,6 +108,6 @@ SELECT target,
        if(ttft_n = 0, NULL, exp2((ttft[3] + 0.5) / 32)) AS ttft_p99_s,
        if(tps_n = 0, NULL, exp2((tps + 0.5) / 32)) AS tokens_per_second_p50,
        if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
-FROM short
+FROM chosen
 -- Settings: see evaluate_snapshots.sql.
 SETTINGS optimize_and_compare_chain = 0, query_plan_merge_expressions = 0

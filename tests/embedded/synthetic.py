@@ -110,15 +110,18 @@ def points(store: Store, rows: Iterable[dict]) -> None:
         store.execute(INSERT_POINTS, {"rows": text})  # encode_param escapes the newlines
 
 
-def probe_points(target: str, time: datetime,
-                 probes: str | list[str] | dict[str, int]) -> list[dict]:
-    """Outcome points of `target` at `time`: one outcome, a sequence of outcomes (10 ms apart, in
-    order) or counts per outcome (one point each, exported together at one time)."""
+def probe_points(target: str, time: datetime, probes: str | list[str] | dict[str, int] | None,
+                 kind: str = "completion") -> list[dict]:
+    """Outcome points of `target`'s probes of `kind` at `time`: one outcome, a sequence of
+    outcomes (10 ms apart, in order) or counts per outcome (one point each, exported together at
+    one time)."""
+    if probes is None:
+        return []
     if isinstance(probes, dict):
-        return [point(time, target=target, outcome=o, value=float(n)) for o, n in probes.items()]
+        return [point(time, target=target, kind=kind, outcome=o, value=float(n)) for o, n in probes.items()]
     if isinstance(probes, str):
         probes = [probes]
-    return [point(time + timedelta(milliseconds=10 * i), target=target, outcome=o)
+    return [point(time + timedelta(milliseconds=10 * i), target=target, kind=kind, outcome=o)
             for i, o in enumerate(probes)]
 
 

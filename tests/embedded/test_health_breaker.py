@@ -29,7 +29,7 @@ def config(min_requests: int = 10, **aggregator) -> Config:
     """Target `a`; the error-rate rules apply from 10 requests on (default 30) so that the
     scenarios stay short."""
     return Config.model_validate({
-        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
+        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m", "probes": ["completion"]}],
         "thresholds": {"min_requests": min_requests}, "aggregator": aggregator})
 
 
@@ -56,50 +56,52 @@ def no_requests_left(time):
             synthetic.ratelimit_point("a", time, "tokens", 5000)]
 
 
+C = "completion: "  # target `a` runs completion probes only: its reason is that kind's
 OPEN_3 = "3 consecutive failures (last: http_5xx)"
 COOLDOWN = "cooldown of 5 s over; "
 HALF_OPEN_FAILED = "probe failed while half-open ({})"
-HELD = "still healthy: degraded for 1 of 2 evaluations ({})"
+HELD = "still healthy: degraded for 1 of 2 evaluations (completion: {})"
 SLOW = "latency p99 9.01 s > 5.00 s over 5m"
-RATE_14 = ("error rate 14.3% (at least 5.7% at 95% confidence) >= 5.0% over 5m "
-           "(4 of 28 failed: http_5xx x4)")
-RATE_50 = "error rate 50.0% >= 50.0% over 5m ({} of {} failed)"
+RATE_14 = ("error rate 14.3% (7.8% to 24.7% at 80% confidence) over 5m (4 of 28 failed: http_5xx x4)")
+RATE_50 = ("50.0% >= 50.0%: error rate 50.0% ({} at 80% confidence) over 5m ({} of {} failed: "
+           "http_5xx x{})")
 NO_REQUESTS = "the provider reports 0 requests remaining"
 
 SCENARIOS = [
     pytest.param({}, [
-        (0, {"ok": 20}, ("healthy", "closed", 0, 20, "error rate 0.0% over 5m (20 probes)")),
-        (2, "http_5xx", ("healthy", "closed", 1, 0, "error rate 4.8% over 5m (21 probes)")),
-        (4, "http_5xx", ("healthy", "closed", 2, 0, "error rate 9.1% over 5m (22 probes)")),
-        (6, "http_5xx", ("unhealthy", "open", 3, 0, f"circuit breaker open: {OPEN_3}")),
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20, C + "error rate 0.0% over 5m (20 probes)")),
+        (2, "http_5xx", ("healthy", "closed", 1, 0, C + "error rate 4.8% over 5m (21 probes)")),
+        (4, "http_5xx", ("healthy", "closed", 2, 0, C + "error rate 9.1% over 5m (22 probes)")),
+        # 3 in a row after a clean baseline: an outage
+        (6, "http_5xx", ("unhealthy", "open", 3, 0, f"{C}circuit breaker open: {OPEN_3}")),
         (10, None, ("unhealthy", "open", 3, 0)),
         (12, None, ("unhealthy", "half_open", 3, 0,
-                    f"circuit breaker half_open: {COOLDOWN}{OPEN_3}")),
+                    f"{C}circuit breaker half_open: {COOLDOWN}{OPEN_3}")),
         (14, "ok", ("unhealthy", "half_open", 0, 1)),
-        (16, "ok", ("healthy", "closed", 0, 2, "circuit breaker closed: 2 consecutive successes")),
+        (16, "ok", ("healthy", "closed", 0, 2, C + "circuit breaker closed: 2 consecutive successes")),
         (18, "ok", ("healthy", "closed", 0, 3,
-                    "error rate 0.0% since the breaker closed 2 s ago (1 probes)")),
+                    C + "error rate 0.0% since the breaker closed 2 s ago (1 probes)")),
     ], [
-        (0, "a", "status", "new", "healthy", "error rate 0.0% over 5m (20 probes)"),
+        (0, "a", "status", "new", "healthy", C + "error rate 0.0% over 5m (20 probes)"),
         (6, "a", "breaker", "closed", "open", OPEN_3),
-        (6, "a", "status", "healthy", "unhealthy", f"circuit breaker open: {OPEN_3}"),
+        (6, "a", "status", "healthy", "unhealthy", f"{C}circuit breaker open: {OPEN_3}"),
         (12, "a", "breaker", "open", "half_open", COOLDOWN + OPEN_3),
         (16, "a", "breaker", "half_open", "closed", "2 consecutive successes"),
         (16, "a", "status", "unhealthy", "healthy",
-         "circuit breaker closed: 2 consecutive successes"),
+         C + "circuit breaker closed: 2 consecutive successes"),
     ], id="opens-on-3rd-failure-half-opens-after-cooldown-closes-on-2-successes"),
     pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (6, None, ("unhealthy", "half_open", 3, 0)),
         (8, "http_5xx", ("unhealthy", "open", 4, 0,
-                         "circuit breaker open: " + HALF_OPEN_FAILED.format("http_5xx"))),
+                         C + "circuit breaker open: " + HALF_OPEN_FAILED.format("http_5xx"))),
         (12, None, ("unhealthy", "open", 4, 0)),
         (14, None, ("unhealthy", "half_open", 4, 0)),
         (16, "ok", ("unhealthy", "half_open", 0, 1)),
         (18, "timeout", ("unhealthy", "open", 1, 0,
-                         "circuit breaker open: " + HALF_OPEN_FAILED.format("timeout"))),
+                         C + "circuit breaker open: " + HALF_OPEN_FAILED.format("timeout"))),
     ], [
-        (0, "a", "status", "new", "unhealthy", f"circuit breaker open: {OPEN_3}"),
+        (0, "a", "status", "new", "unhealthy", f"{C}circuit breaker open: {OPEN_3}"),
         (6, "a", "breaker", "open", "half_open", COOLDOWN + OPEN_3),
         (8, "a", "breaker", "half_open", "open", HALF_OPEN_FAILED.format("http_5xx")),
         (14, "a", "breaker", "open", "half_open", COOLDOWN + HALF_OPEN_FAILED.format("http_5xx")),
@@ -112,68 +114,95 @@ SCENARIOS = [
         # 10 ms apart: the success after the failure ends its streak
         (4, ["http_5xx", "ok"], ("healthy", "closed", 0, 1)),
         # a point counting no probes breaks no streak
-        (6, {"http_5xx": 2, "ok": 0}, ("healthy", "closed", 2, 0)),
-        (8, {"timeout": 1, "ok": 0}, ("unhealthy", "open", 3, 0,
-                                      "circuit breaker open: 3 consecutive failures (last: timeout)")),
-    ], None, id="streaks-follow-point-time-failures-after-successes-exported-together"),
+        (6, {"http_5xx": 2, "ok": 0}, ("degraded", "closed", 2, 0)),
+        # 3 in a row open the breaker; after 3 failures among 29 before them, only 5 in a row
+        # would be an outage: the status is the error rate's
+        (8, {"timeout": 1, "ok": 0}, ("degraded", "open", 3, 0, (
+            C + "still degraded: 18.8% >= 2.5%: error rate 18.8% (11.5% to 29.0% at 80% confidence) "
+            "over 5m (6 of 32 failed: http_5xx x5, timeout x1)"))),
+    ], None, id="streaks-follow-point-time-a-run-the-error-rate-explains-is-no-outage"),
+    pytest.param({}, [
+        (0, {"ok": 10}, ("healthy", "closed", 0, 10)),
+        (2, FAIL3, ("unhealthy", "open", 3, 0)),
+        (4, "ok", ("unhealthy", "open", 0, 1)),
+        (6, "ok", ("unhealthy", "open", 0, 2)),
+        (8, None, ("unhealthy", "half_open", 0, 2)),
+        # The last 2 probes succeeded: the first instant in half-open closes it, also when they
+        # ran during the cooldown (the cooldown only holds the breaker open that long); after
+        # an outage of a kind with a baseline, the rule window starts again.
+        (10, None, ("healthy", "closed", 0, 2, C + "circuit breaker closed: 2 consecutive successes")),
+    ], None, id="successes-during-cooldown-close-at-first-half-open-instant"),
     pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (2, "ok", ("unhealthy", "open", 0, 1)),
         (4, "ok", ("unhealthy", "open", 0, 2)),
+        # A kind failing from its first probes has no baseline: its failures stay in the rule
+        # window when the breaker closes, and hold it unhealthy while they are 35 % or more.
         (6, None, ("unhealthy", "half_open", 0, 2)),
-        # The last 2 probes succeeded: the first instant in half-open closes it, also when they
-        # ran during the cooldown (the cooldown only holds the breaker open that long).
-        (8, None, ("healthy", "closed", 0, 2, "circuit breaker closed: 2 consecutive successes")),
-    ], None, id="successes-during-cooldown-close-at-first-half-open-instant"),
+        (8, None, ("unhealthy", "closed", 0, 2, (
+            C + "still unhealthy: 60.0% >= 35.0%: error rate 60.0% (33.0% to 82.0% at 80% confidence) "
+            "over 5m (3 of 5 failed: http_5xx x3)"))),
+        # below 35 % (3 of 9): degraded, after the hysteresis
+        (10, {"ok": 4}, ("unhealthy", "closed", 0, 6)),
+        (12, None, ("degraded", "closed", 0, 6)),
+    ], None, id="failing-from-the-first-probe-stays-unhealthy-after-close"),
     pytest.param({"min_requests": 30}, [
-        (0, spread(28, {"http_5xx": 4}), ("healthy", "closed")),
-        (2, ["ok", "ok"], ("healthy", "closed", 0, 8, (
-            "still healthy: degraded for 1 of 2 evaluations (error rate 13.3% (at least 5.3% at 95% "
-            "confidence) >= 5.0% over 5m (4 of 30 failed: http_5xx x4))"))),
-    ], None, id="error-rate-rules-wait-for-min-requests-30"),
+        # failures among fewer requests than min_requests: no verdict either way
+        (0, spread(28, {"http_5xx": 4}), ("unknown", "closed", 0, 6,
+                                          C + "4 of 28 requests failed over 5m: a verdict needs 30 requests")),
+        (2, ["ok", "ok"], ("degraded", "closed", 0, 8, (
+            C + "at least 7.3% >= 5.0%: error rate 13.3% (7.3% to 23.2% at 80% confidence) over 5m "
+            "(4 of 30 failed: http_5xx x4)"))),
+    ], None, id="failures-below-min-requests-unknown-never-healthy"),
     pytest.param({}, [
         # 9 requests: below min_requests (10), so no error-rate rule applies yet.
-        (0, ["http_5xx", "ok"] * 4 + ["http_5xx"], ("healthy", "closed", 1, 0,
-                                                   "error rate 55.6% over 5m (9 probes)")),
-        (2, "ok", ("unhealthy", "open", 0, 1, "circuit breaker open: " + RATE_50.format(5, 10))),
+        (0, ["http_5xx", "ok"] * 4 + ["http_5xx"], ("unknown", "closed", 1, 0,
+                                                   C + "5 of 9 requests failed over 5m: a verdict needs 10 requests")),
+        (2, "ok", ("unhealthy", "open", 0, 1, C + RATE_50.format("31.2% to 68.8%", 5, 10, 5))),
     ], None, id="error-rate-of-10-requests-opens-breaker-without-3-in-a-row"),
     pytest.param({}, [
         (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
         (2, ("ok", slow), ("healthy", "closed", 0, 21, HELD.format(SLOW))),
-        (4, None, ("degraded", "closed", 0, 21, SLOW)),
+        (4, None, ("degraded", "closed", 0, 21, C + SLOW)),
     ], None, id="latency-p99-degrades-after-2-evaluations"),
     pytest.param({}, [
         (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
-        (2, ["http_5xx", "ok"] * 4, ("healthy", "closed", 0, 1, HELD.format(RATE_14))),
-        (4, None, ("degraded", "closed", 0, 1, RATE_14)),
+        (2, ["http_5xx", "ok"] * 4, ("healthy", "closed", 0, 1, HELD.format("at least 7.8% >= 5.0%: " + RATE_14))),
+        (4, None, ("degraded", "closed", 0, 1, C + "still degraded: 14.3% >= 2.5%: " + RATE_14)),
+        # degraded holds while the rate stays at half the threshold or more (3.1 %)...
         (6, {"ok": 100}, ("degraded", "closed", 0, 101, (
+            C + "still degraded: 3.1% >= 2.5%: error rate 3.1% (1.7% to 5.8% at 80% confidence) "
+            "over 5m (4 of 128 failed: http_5xx x4)"))),
+        # ...and ends below it (1.8 %), after the hysteresis
+        (8, {"ok": 100}, ("degraded", "closed", 0, 201, (
             "still degraded: healthy for 1 of 2 evaluations "
-            "(error rate 3.1% over 5m (128 probes))"))),
-        (8, None, ("healthy", "closed", 0, 101, "error rate 3.1% over 5m (128 probes)")),
-    ], None, id="wilson-bound-over-5pct-degrades-after-2-evaluations-recovers-after-2"),
+            "(completion: error rate 1.8% over 5m (228 probes))"))),
+        (10, None, ("healthy", "closed", 0, 201, C + "error rate 1.8% over 5m (228 probes)")),
+    ], None, id="wilson-bound-over-5pct-degrades-holds-to-half-the-threshold-then-recovers"),
     pytest.param({}, [
         (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
-        (2, "http_5xx", ("healthy", "closed", 1, 0, "error rate 4.8% over 5m (21 probes)")),
-        (4, "ok", ("healthy", "closed", 0, 1, "error rate 4.5% over 5m (22 probes)")),
+        (2, "http_5xx", ("healthy", "closed", 1, 0, C + "error rate 4.8% over 5m (21 probes)")),
+        (4, "ok", ("healthy", "closed", 0, 1, C + "error rate 4.5% over 5m (22 probes)")),
     ], None, id="single-failure-among-oks-does-not-flap"),
     pytest.param({}, [
         (0, spread(60, {"http_5xx": 3}),
-         ("healthy", "closed", 0, 19, "error rate 5.0% over 5m (60 probes)")),
+         ("healthy", "closed", 0, 19, C + "error rate 5.0% over 5m (60 probes)")),
     ], None, id="3-of-60-failed-healthy-wilson-bound-1.7pct"),
     pytest.param({}, [
         (0, ["ok", "http_5xx"] * 30,
-         ("unhealthy", "open", 1, 0, "circuit breaker open: " + RATE_50.format(30, 60))),
+         ("unhealthy", "open", 1, 0, C + RATE_50.format("41.8% to 58.2%", 30, 60, 30))),
     ], None, id="30-of-60-failed-opens-breaker"),
     pytest.param(NO_BREAKER, [
-        (0, ["ok", "http_5xx"] * 30, ("degraded", "closed", 1, 0, (
-            "error rate 50.0% (at least 37.7% at 95% confidence) >= 5.0% over 5m "
-            "(30 of 60 failed: http_5xx x30)"))),
-    ], None, id="30-of-60-failed-without-breaker-degraded-wilson-bound-under-50pct"),
+        # the unhealthy rule compares the error rate itself (a model failing half of its
+        # requests is unhealthy), from breaker.min_requests requests on
+        (0, ["ok", "http_5xx"] * 30,
+         ("unhealthy", "closed", 1, 0, C + RATE_50.format("41.8% to 58.2%", 30, 60, 30))),
+    ], None, id="30-of-60-failed-without-breaker-unhealthy"),
     pytest.param(NO_BREAKER, [
         (0, spread(60, {"http_5xx": 40}), ("unhealthy", "closed", 0, 20, (
-            "error rate 66.7% (at least 54.1% at 95% confidence) >= 50.0% over 5m "
+            C + "66.7% >= 50.0%: error rate 66.7% (58.5% to 73.9% at 80% confidence) over 5m "
             "(40 of 60 failed: http_5xx x40)"))),
-    ], None, id="40-of-60-failed-without-breaker-unhealthy-wilson-bound-over-50pct"),
+    ], None, id="40-of-60-failed-without-breaker-unhealthy"),
     pytest.param({}, [
         (0, {"ok": 5}, ("healthy", "closed", 0, 5)),
         (2, ("ok", no_requests_left), ("healthy", "closed", 0, 6, (
@@ -182,30 +211,30 @@ SCENARIOS = [
     ], None, id="ratelimit-remaining-0-rate-limited-naming-resource"),
     pytest.param({}, [
         (0, ["ok"] + ["http_429"] * 3, ("rate_limited", "open", 3, 0, (
-            "circuit breaker open: 3 consecutive failures (last: http_429)"))),
+            C + "circuit breaker open: 3 consecutive failures (last: http_429)"))),
         (6, None, ("rate_limited", "half_open", 3, 0)),
     ], None, id="breaker-open-on-429s-rate-limited"),
     pytest.param({}, [
         (0, spread(20, {"http_429": 2, "http_5xx": 1}), ("rate_limited", "closed", 0, 7, (
-            "error rate 15.0% (at least 5.2% at 95% confidence) >= 5.0% over 5m "
+            C + "at least 7.5% >= 5.0%: error rate 15.0% (7.5% to 27.8% at 80% confidence) over 5m "
             "(3 of 20 failed: http_429 x2, http_5xx x1)"))),
     ], None, id="429s-most-errors-of-error-rate-rule-rate-limited"),
     pytest.param({}, [
         (0, None, ("unknown", "closed", 0, 0, "no probe result yet")),
         (2, "ok", ("healthy", "closed", 0, 1)),
         (16, None, ("healthy", "closed", 0, 1)),
-        (18, None, ("unknown", "closed", 0, 1, "no probe result for 17 s (more than 3 x 5 s)")),
-        (20, "ok", ("healthy", "closed", 0, 2, "error rate 0.0% over 5m (2 probes)")),
+        (18, None, ("unknown", "closed", 0, 1, C + "no probe result for 17 s (more than 3 x 5 s)")),
+        (20, "ok", ("healthy", "closed", 0, 2, C + "error rate 0.0% over 5m (2 probes)")),
     ], [
-        (2, "a", "status", "unknown", "healthy", "error rate 0.0% over 5m (1 probes)"),
-        (18, "a", "status", "healthy", "unknown", "no probe result for 17 s (more than 3 x 5 s)"),
-        (20, "a", "status", "unknown", "healthy", "error rate 0.0% over 5m (2 probes)"),
+        (2, "a", "status", "unknown", "healthy", C + "error rate 0.0% over 5m (1 probes)"),
+        (18, "a", "status", "healthy", "unknown", C + "no probe result for 17 s (more than 3 x 5 s)"),
+        (20, "a", "status", "unknown", "healthy", C + "error rate 0.0% over 5m (2 probes)"),
     ], id="unknown-after-3-probe-intervals-no-event-from-new-to-unknown"),
     pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         *[(t, None, ("unhealthy", "half_open", 3, 0)) for t in (30, 60, 90, 120, 150, 178)],
         (180, None, ("unknown", "half_open", 3, 0,
-                     "no probe result for 181 s (more than 3 x 60 s)")),
+                     C + "no probe result for 181 s (more than 3 x 60 s)")),
     ], None, id="breaker-not-closed-allows-3-backoff-max-without-probes"),
 ]
 
@@ -229,16 +258,22 @@ def test_discovered_targets_are_evaluated_with_their_endpoints_thresholds(store)
         *synthetic.probe_points("elsewhere/llama3.2:1b", instant(-10), "ok")])
     evaluate(store, cfg, instant(0))
     rows = store.rows("SELECT target, status, reason FROM health_snapshots FINAL ORDER BY target")
-    # 10 % errors (Wilson bound 5.5 %): healthy under the endpoint's 20 %, not the global 5 %.
+    # 10 % errors (lower bound 6.8 %): healthy under the endpoint's 20 %, not the global 5 %.
+    # The endpoint itself is judged on its model listing; a discovered model on the kinds of
+    # its endpoint, and it is unknown until each of them has answered.
     assert rows == [
-        {"target": "local", "status": "healthy", "reason": "error rate 0.0% over 5m (10 probes)"},
-        {"target": "local/llama3.2:1b", "status": "healthy",
-         "reason": "error rate 10.0% over 5m (100 probes)"}]
+        {"target": "local", "status": "healthy", "reason": "models: error rate 0.0% over 5m (10 probes)"},
+        {"target": "local/llama3.2:1b", "status": "unknown",
+         "reason": "models: no probe result yet; stream: no result yet; completion: healthy"}]
+    [completion] = store.rows("SELECT verdict, reason FROM health_kinds FINAL "
+                              "WHERE target = 'local/llama3.2:1b' AND probe_kind = 'completion'")
+    assert completion == {"verdict": "healthy", "reason": "error rate 10.0% over 5m (100 probes)"}
 
 
 KEYS = {"health_snapshots": ("target", "evaluated_at"),
-        "health_windows": ("target", "window_seconds", "evaluated_at"),
-        "health_events": ("target", "kind", "at")}
+        "health_kinds": ("target", "probe_kind", "evaluated_at"),
+        "health_windows": ("target", "window_seconds", "probe_kind", "evaluated_at"),
+        "health_events": ("target", "kind", "probe_kind", "at")}
 
 
 def test_reevaluating_an_instant_writes_identical_rows_and_one_event_per_transition(store) -> None:
@@ -288,12 +323,12 @@ def test_backfill_in_order_after_a_gap_equals_live_evaluation(store) -> None:
     assert backfilled == live
     reopened = HALF_OPEN_FAILED.format("timeout")  # the late point, counted once stored
     assert [(s["status"], s["breaker"], s["reason"]) for s in live["health_snapshots"][2:]] == [
-        ("unhealthy", "half_open", f"circuit breaker half_open: {COOLDOWN}{OPEN_3}"),
-        ("unhealthy", "half_open", f"circuit breaker half_open: {COOLDOWN}{OPEN_3}"),
-        ("unhealthy", "open", f"circuit breaker open: {reopened}"),
+        ("unhealthy", "half_open", f"{C}circuit breaker half_open: {COOLDOWN}{OPEN_3}"),
+        ("unhealthy", "half_open", f"{C}circuit breaker half_open: {COOLDOWN}{OPEN_3}"),
+        ("unhealthy", "open", f"{C}circuit breaker open: {reopened}"),
         ("unhealthy", "open", ("still unhealthy: rate_limited for 1 of 2 evaluations "
-                               f"(circuit breaker open: {reopened})")),
-        ("rate_limited", "open", f"circuit breaker open: {reopened}")]
+                               f"({C}circuit breaker open: {reopened})")),
+        ("rate_limited", "open", f"{C}circuit breaker open: {reopened}")]
 
 
 def test_a_status_window_over_15_min_counts_the_points_stored_in_it(store) -> None:
@@ -313,22 +348,24 @@ def test_a_status_window_over_15_min_counts_the_points_stored_in_it(store) -> No
 
 
 def test_rule_window_counts_are_the_points_stored_since_the_rules_window_start(store) -> None:
-    """Over a random sequence (failures open and close the breaker, so the rule window
-    restarts; a gap longer than the state lookback forces a fresh start) each snapshot's
-    requests, errors and errors by type count the points stored in (rule window start, instant]."""
+    """Over a random sequence (outages open and close the breaker, so the rule window restarts;
+    a gap longer than the state lookback forces a fresh start) each kind's requests, errors
+    and errors by type count the points stored in (rule window start, instant]."""
     rng = random.Random(7)
     cfg = config(window=60, windows=[60, 300, 3600])
     stored = []  # (inserted_at, outcome)
     for offset in range(0, 180, 2):
         time = instant(offset - 1)
-        probes = rng.choices(["ok", "http_5xx", "http_429", "timeout"], [6, 2, 1, 1], k=rng.randint(0, 3))
+        probes = rng.choices(["ok", "http_5xx", "http_429", "timeout"], [20, 1, 1, 1], k=rng.randint(0, 3))
+        if offset % 40 == 20:  # an outage: 8 failures in a row
+            probes += ["timeout"] * 8
         synthetic.points(store, synthetic.probe_points("a", time, probes))
         stored += [(time + timedelta(milliseconds=10 * i), o) for i, o in enumerate(probes)]
         if not 60 <= offset < 100:  # 40 s without evaluations: more than the 30 s state lookback
             evaluate(store, cfg, instant(offset))
     snapshots = store.rows(
-        "SELECT evaluated_at, rules_from, requests, errors, errors_by_type FROM health_snapshots FINAL "
-        "WHERE target = 'a' ORDER BY evaluated_at")
+        "SELECT evaluated_at, rules_from, requests, errors, errors_by_type FROM health_kinds FINAL "
+        "WHERE target = 'a' AND probe_kind = 'completion' ORDER BY evaluated_at")
     assert len(snapshots) == 70
     previous = None
     for snap in snapshots:

@@ -22,6 +22,7 @@ FAIL3 = ["http_5xx"] * 3
 WINDOWS = """
 SELECT window_seconds, requests, errors, errors_by_type, passive_requests, passive_errors
 FROM health_windows FINAL WHERE target = 'a' AND evaluated_at = {at:DateTime64(3, 'UTC')}
+  AND probe_kind = ''
 ORDER BY window_seconds
 """
 SNAPSHOT = """
@@ -32,7 +33,7 @@ FROM health_snapshots FINAL WHERE target = 'a' AND evaluated_at = {at:DateTime64
 
 def config(pool: str | None = None) -> Config:
     return Config.model_validate({"targets": [
-        {"name": name, "base_url": "http://x/v1", "model": "m", "pool": pool}
+        {"name": name, "base_url": "http://x/v1", "model": "m", "pool": pool, "probes": ["completion"]}
         for name in ("a", "b")], "thresholds": {"min_requests": 10}})
 
 
@@ -56,7 +57,7 @@ def test_windows_count_probe_results_of_configured_targets(store) -> None:
         300: (10, 3, {"http_429": 1, "http_5xx": 2}, 0, 0),
         3600: (16, 4, {"http_429": 1, "http_5xx": 2, "timeout": 1}, 0, 0)}
     quantiles = store.rows("SELECT latency_p50_s, latency_p99_s FROM health_windows FINAL "
-                           "WHERE target = 'a' ORDER BY window_seconds")
+                           "WHERE target = 'a' AND probe_kind = '' ORDER BY window_seconds")
 
     def midpoint(seconds: float) -> float:  # what a bucket stands for: within 1.1 % of `seconds`
         return 2 ** ((synthetic.bucket(seconds) + 0.5) / 32)
@@ -139,16 +140,17 @@ PASSIVE = [
     pytest.param([*passive_points(instant(-10), "m", {"ok": 50}),
                   *passive_points(instant(-10), "other", {"500": 100}),
                   *passive_points(instant(-10), "m", {"500": 100}, provider="anthropic")],
-                 ("healthy", "closed", 70, 0, 50, 0),
-                 "error rate 0.0% over 5m (20 probes, 50 app requests)",
+                 ("healthy", "closed", 20, 0, 50, 0),
+                 "completion: error rate 0.0% over 5m (20 probes); app requests: 0 of 50 failed over 5m",
                  id="matching-provider-and-model-counted-others-not"),
     pytest.param(passive_points(instant(-10), "m", {"ok": 85, "500": 15}),
-                 ("degraded", "closed", 120, 15, 100, 15), None,  # see test_reason_of_app_errors
+                 ("degraded", "closed", 20, 0, 100, 15), None,  # see test_reason_of_app_errors
                  id="app-errors-degrade-target-with-healthy-probes"),
+    # The applications' requests judge the target, not its probe kinds' breakers.
     pytest.param(passive_points(instant(-10), "m", {"ok": 20, "500": 60}),
-                 ("unhealthy", "open", 100, 60, 80, 60),
-                 "circuit breaker open: error rate 60.0% >= 50.0% over 5m (60 of 100 failed)",
-                 id="app-errors-open-breaker-of-target-with-healthy-probes"),
+                 ("unhealthy", "closed", 20, 0, 80, 60),
+                 "app requests: error rate 75.0% (at least 64.5% at 95% confidence) over 5m (60 of 80 failed)",
+                 id="app-errors-make-target-with-healthy-probes-unhealthy"),
 ]
 
 
@@ -168,18 +170,18 @@ def test_reason_of_app_errors_names_them(store) -> None:
                              *passive_points(instant(-10), "m", {"ok": 85, "500": 15})])
     evaluate(store, config(), instant(0))
     [row] = store.rows(SNAPSHOT, {"at": instant(0)})
-    assert row["reason"].startswith("error rate 12.5% (at least 7.7% at 95% confidence) >= 5.0% "
-                                    "over 5m (15 of 120 failed: ")
-    assert not row["reason"].endswith("failed: )")
+    assert row["reason"] == ("app requests: error rate 15.0% (at least 9.3% at 95% confidence) "
+                             "over 5m (15 of 100 failed)")
 
 
-def test_app_errors_before_breaker_closed_do_not_reopen_it(store) -> None:
-    synthetic.points(store, passive_points(instant(-1), "m", {"500": 30}))
+def test_app_errors_of_an_outage_do_not_hold_the_recovered_target_down(store) -> None:
+    synthetic.points(store, passive_points(instant(1), "m", {"500": 30}))
     actual = run_steps(store, config(), [
-        (0, FAIL3, ("unhealthy", "open")), (6, None, ("unhealthy", "half_open")),
-        (8, "ok", ("unhealthy", "half_open")), (10, "ok", ("healthy", "closed")),
-        (12, "ok", ("healthy", "closed", 0, 3))])
-    assert actual == [("unhealthy", "open"), ("unhealthy", "half_open"),
+        (0, {"ok": 10}, ("healthy", "closed")),
+        (2, FAIL3, ("unhealthy", "open")), (8, None, ("unhealthy", "half_open")),
+        (10, "ok", ("unhealthy", "half_open")), (12, "ok", ("healthy", "closed")),
+        (14, "ok", ("healthy", "closed", 0, 3))])
+    assert actual == [("healthy", "closed"), ("unhealthy", "open"), ("unhealthy", "half_open"),
                       ("unhealthy", "half_open"), ("healthy", "closed"),
                       ("healthy", "closed", 0, 3)]
 
@@ -274,7 +276,7 @@ def test_views_latest_timeline_incidents(store) -> None:
     assert select(f"SELECT target, kind, status, {offset('since')}, reason, breaker, "
                   "consecutive_failures FROM health_incidents ORDER BY target") == [
         ("b", "target", "unhealthy", 2,
-         "circuit breaker open: 3 consecutive failures (last: http_5xx)", "open", 3),
+         "completion: circuit breaker open: 3 consecutive failures (last: http_5xx)", "open", 3),
         ("p", "pool", "degraded", 2, "1 of 2 members healthy; b unhealthy", "", 0)]
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from aggregator import sql
-from aggregator.evaluate import snapshot_params, window_params
+from aggregator.evaluate import kind_params, snapshot_params, window_params
 from llmhealth.config import load_config
 from llmhealth.run.demo import with_demo_targets
 from tests.embedded.pipeline_client import cli, query, running_pipeline
@@ -58,8 +58,28 @@ def test_demo_statuses_within_45_s(pipeline: dict) -> None:
                 "latency_p99_ms", "ttft_p50_ms", "ttft_p99_ms", "evaluated_at"):
         assert key in row
     assert row["latency_p50_ms"] > 0 and row["error_rate"] == 0
-    assert status["demo-down"]["reason"].startswith("circuit breaker ")
+    # completion and stream both fail: the kind whose breaker opened is named first
+    assert status["demo-down"]["reason"].startswith(("completion: circuit breaker ", "stream: circuit breaker "))
     assert "consecutive failures (last: http_5xx)" in status["demo-down"]["reason"]
+
+
+def test_listed_model_whose_chats_fail_is_unhealthy_within_30_s_and_stays(pipeline: dict) -> None:
+    """demo-ollama/demo-down:latest: listed by the server's /api/tags (its `models` probe
+    succeeds), every chat request fails."""
+    target = "demo-ollama/demo-down:latest"
+    history = """SELECT dateDiff('millisecond', min(evaluated_at) OVER (), evaluated_at) / 1000 AS s,
+                        status, reason
+                 FROM health_snapshots FINAL WHERE target = {t:String} ORDER BY evaluated_at"""
+    while True:
+        rows = query(pipeline, history, {"t": target})
+        if rows and rows[-1]["s"] >= 40:
+            break
+        assert time.monotonic() - pipeline["started"] < DEADLINE_S * 3, rows[-3:]
+        time.sleep(2)
+    first = next(r["s"] for r in rows if r["status"] == "unhealthy")
+    assert first <= 30, rows
+    assert {r["status"] for r in rows if r["s"] >= first} == {"unhealthy"}, rows
+    assert "healthy" not in {r["status"] for r in rows}
 
 
 def test_rows_in_every_written_table(pipeline: dict) -> None:
@@ -87,6 +107,7 @@ def test_reevaluating_an_instant_writes_identical_rows(pipeline: dict) -> None:
                                          ORDER BY written_at DESC LIMIT 1""")[0]["version"]
     for _ in range(2):
         query(pipeline, sql.query("evaluate_windows"), window_params(config, at, version))
+        query(pipeline, sql.query("evaluate_kinds"), kind_params(config, at, version))
         query(pipeline, sql.query("evaluate_snapshots"), snapshot_params(config, at, version))
     rows = query(pipeline, """SELECT target, count() AS n, uniqExact(toString(tuple(status, reason,
                                              breaker, consecutive_failures, requests, errors, latency_p99_s))) AS variants
@@ -107,11 +128,12 @@ def test_status_table_and_curl_stylequery(pipeline: dict) -> None:
     assert response.status_code == 200 and len(response.text.splitlines()) == 5
 
 
-def _events(pipeline: dict, target: str, since: str) -> list[tuple[str, str, str]]:
-    rows = query(pipeline, """SELECT kind, from_state, to_state FROM health_events FINAL
+def _events(pipeline: dict, target: str, since: str) -> list[tuple[str, str, str, str]]:
+    """(kind, probe kind, from, to) of the target's events since `since`."""
+    rows = query(pipeline, """SELECT kind, probe_kind, from_state, to_state FROM health_events FINAL
                          WHERE target = {t:String} AND at > {since:DateTime64(3, 'UTC')}
-                         ORDER BY at, kind""", {"t": target, "since": datetime.fromisoformat(since + "+00:00")})
-    return [(r["kind"], r["from_state"], r["to_state"]) for r in rows]
+                         ORDER BY at, kind, probe_kind""", {"t": target, "since": datetime.fromisoformat(since + "+00:00")})
+    return [(r["kind"], r["probe_kind"], r["from_state"], r["to_state"]) for r in rows]
 
 
 def _wait_status(config: Path, target: str, wanted: str, deadline_s: float) -> None:
@@ -133,14 +155,19 @@ def test_target_down_and_back_gives_the_event_sequence(pipeline: dict) -> None:
               json={"latency_p50": 0.04, "latency_p99": 0.12}).raise_for_status()
     _wait_status(pipeline["config"], "demo-healthy", "healthy", DEADLINE_S)
     events = _events(pipeline, "demo-healthy", since)
-    statuses = [(e[1], e[2]) for e in events if e[0] == "status"]
+    statuses = [(e[2], e[3]) for e in events if e[0] == "status"]
     # The error rate may cross the degraded threshold before the third failure in a row.
     assert statuses in ([("healthy", "unhealthy"), ("unhealthy", "healthy")],
                         [("healthy", "degraded"), ("degraded", "unhealthy"), ("unhealthy", "healthy")]), events
-    assert [(e[1], e[2]) for e in events if e[0] == "breaker"] == [
-        ("closed", "open"), ("open", "half_open"), ("half_open", "closed")], events
-    opened = events.index(("breaker", "closed", "open"))
-    assert events.index(("status", statuses[-2][0], "unhealthy")) > opened, events  # unhealthy via the breaker
+    # Each kind's breaker on its own: every kind that saw 3 failures in a row opened and came
+    # back through half-open (the stream probe may not have run 3 times during the outage).
+    tripped = sorted({e[1] for e in events if e[0] == "breaker"})
+    assert "completion" in tripped or "stream" in tripped, events
+    for kind in tripped:
+        assert [(e[2], e[3]) for e in events if e[:2] == ("breaker", kind)] == [
+            ("closed", "open"), ("open", "half_open"), ("half_open", "closed")], events
+    opened = min(events.index(("breaker", kind, "closed", "open")) for kind in tripped)
+    assert events.index(("status", "", statuses[-2][0], "unhealthy")) >= opened, events  # via a breaker
 
 
 def test_ctrl_c_stops_every_child(pipeline: dict) -> None:

@@ -30,7 +30,7 @@ def test_verdicts_name_each_goal_with_its_numbers(at_1000: float, at_10000: floa
     assert lines[0] == f"- ≤ 100 ms at 1,000 targets: {expected[0]}."
     assert lines[1] == f"- ≤ 1,000 ms at 10,000 targets: {expected[1]}."
     assert lines[2].startswith(f"- Fixed cost: one target takes 60 ms a cycle, 1,000 take {at_1000:,.0f} ms; ")
-    assert "planning the three statements take 16 ms of it" in lines[2]
+    assert "planning the 4 statements take 22 ms of it" in lines[2]
     assert lines[3].startswith("- 30 d / 1 d: 1,000 targets 1.10 ")
 
 
@@ -41,5 +41,5 @@ def test_section_has_a_row_per_result_and_per_history_case() -> None:
     text = "\n".join(section(results, history))
     assert "| 1,000 | 1 d | 200 | 240 | 10 |" in text
     assert "| 1,000 | 30 d | 220 | 264 |" in text and "| 1.10 | 0.5 |" in text
-    assert "| none | 2 | 2 | 210 | 10 | 10 | 10 | 2 / 3 | 2 / 3 | 2 / 3 |" in text
+    assert "| none | 2 | 2 | 210 | 10 | 10 | 10 | 10 | 2 / 3 | 2 / 3 | 2 / 3 | 2 / 3 |" in text
     assert "| 1,000 | 30 d | evaluate_snapshots | 1.0 | 2.0 | 1.0 | 1.0 | 0.5 | 4.5 | 10.0 |" in text

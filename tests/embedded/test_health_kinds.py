@@ -1,0 +1,145 @@
+"""A verdict per probe kind, then per target (evaluate_kinds.sql, evaluate_snapshots.sql): a
+cheap kind's success never clears a costlier kind's failure, each kind keeps its own breaker,
+streaks and latency, a refused probe is not an outage, and a target failing at random settles
+instead of flapping. Steps as in test_health_breaker (offset s from T0, probes stored 1 s
+before the instant)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from aggregator.evaluate import evaluate
+from llmhealth.config.model import Config
+from tests.embedded import synthetic
+from tests.embedded.synthetic import instant, probe_points, run_steps
+
+pytestmark = pytest.mark.embedded
+FAIL3 = ["http_5xx"] * 3
+
+
+def config(*kinds: str) -> Config:
+    return Config.model_validate({"targets": [
+        {"name": "a", "base_url": "http://x/v1", "model": "m", "probes": list(kinds)}]})
+
+
+def kinds(**outcomes):
+    """A step's probes: outcomes per kind, e.g. kinds(models="ok", completion=FAIL3)."""
+    def rows(time):
+        return [row for kind, probes in outcomes.items()
+                for row in probe_points("a", time, probes, kind=kind)]
+    return rows
+
+
+def test_listed_model_whose_completions_fail_is_never_healthy(store) -> None:
+    """The demo's `demo-ollama/demo-down`: listed by /api/tags, every chat request fails. The
+    `models` probe's successes must not close the breaker the completion failures opened."""
+    steps = [(0, kinds(models="ok", completion=FAIL3), ())]
+    steps += [(t, kinds(models="ok", completion="http_5xx" if t % 4 else None), ())
+              for t in range(2, 62, 2)]
+    run_steps(store, config("models", "completion"), steps)
+    rows = store.rows("SELECT status, reason FROM health_snapshots FINAL WHERE target = 'a' "
+                      "ORDER BY evaluated_at")
+    assert {r["status"] for r in rows} == {"unhealthy"}
+    assert rows[0]["reason"] == ("completion: circuit breaker open: 3 consecutive failures "
+                                 "(last: http_5xx); models: healthy")
+    breakers = store.rows("SELECT probe_kind, from_state, to_state FROM health_events FINAL "
+                          "WHERE kind = 'breaker' ORDER BY at")
+    assert {b["probe_kind"] for b in breakers} == {"completion"}
+    assert ("half_open", "closed") not in {(b["from_state"], b["to_state"]) for b in breakers}
+
+
+def test_cut_streams_make_a_target_unhealthy_while_completions_work(store) -> None:
+    actual = run_steps(store, config("completion", "stream"), [
+        (0, kinds(completion={"ok": 10}, stream={"ok": 10}), ("healthy", "closed")),
+        (2, kinds(completion="ok", stream=["stream_interrupted"] * 3), ("unhealthy", "open", 3, 0, (
+            "stream: circuit breaker open: 3 consecutive failures (last: stream_interrupted); "
+            "completion: healthy"))),
+        (4, kinds(completion="ok"), ("unhealthy", "open")),
+    ])
+    assert actual[1:] == [("unhealthy", "open", 3, 0, (
+        "stream: circuit breaker open: 3 consecutive failures (last: stream_interrupted); "
+        "completion: healthy")), ("unhealthy", "open")]
+
+
+def test_latency_quantiles_per_kind(store) -> None:
+    """A `models` listing's 5 ms answers do not dilute a completion's 2 s."""
+    synthetic.points(store, [
+        *probe_points("a", instant(-10), {"ok": 20}, kind="models"),
+        *probe_points("a", instant(-10), {"ok": 5}, kind="completion"),
+        synthetic.latency_point("a", instant(-10), {0.005: 20}, kind="models"),
+        synthetic.latency_point("a", instant(-10), {2.0: 5}, kind="completion")])
+    evaluate(store, config("models", "completion"), instant(0))
+    windows = {r["probe_kind"]: r["latency_p50_s"] for r in store.rows(
+        "SELECT probe_kind, latency_p50_s FROM health_windows FINAL WHERE window_seconds = 300")}
+    assert windows["models"] == pytest.approx(0.005, rel=0.02)
+    assert windows["completion"] == pytest.approx(2.0, rel=0.02)
+    assert windows[""] == pytest.approx(2.0, rel=0.02)  # the target's: answers only
+    [snapshot] = store.rows("SELECT latency_p50_s FROM health_snapshots FINAL WHERE target = 'a'")
+    assert snapshot["latency_p50_s"] == pytest.approx(2.0, rel=0.02)
+
+
+def test_a_refused_probe_is_unknown_not_an_outage(store) -> None:
+    actual = run_steps(store, config("completion"), [
+        (0, {"ok": 10}, ("healthy", "closed")),
+        (2, ["probe_rejected"] * 5, ("unknown", "closed", 0, 10, (
+            "completion: the provider refused the probe request itself (probe_rejected): the "
+            "prober log says which setting to change"))),
+    ])
+    assert actual[1][0] == "unknown"
+    [kind] = store.rows("SELECT requests, errors, consecutive_failures FROM health_kinds FINAL "
+                        "WHERE evaluated_at = {at:DateTime64(3, 'UTC')}", {"at": instant(2)})
+    assert kind == {"requests": 10, "errors": 0, "consecutive_failures": 0}
+
+
+def test_a_snapshot_records_every_rule_it_checked(store) -> None:
+    run_steps(store, config("completion"), [(0, {"ok": 20, "http_5xx": 20}, ())])
+    [kind] = store.rows("SELECT rules, targets_version FROM health_kinds FINAL")
+    rules = {r.pop("name"): r for r in kind["rules"]}
+    assert rules["error_rate"] == {"value": 0.5, "limit": 0.5, "held": True}
+    assert rules["requests"] == {"value": 40.0, "limit": 30.0, "held": True}
+    assert rules["latency_p99_s"] == {"value": None, "limit": 5.0, "held": False}
+    [target] = store.rows("SELECT deciding_kind, kinds, targets_version FROM health_snapshots FINAL")
+    assert target["deciding_kind"] == "completion"
+    assert [(k["probe_kind"], k["verdict"]) for k in target["kinds"]] == [("completion", "unhealthy")]
+    assert target["targets_version"] == kind["targets_version"] != 0
+
+
+def schedule(p: float, seconds: float, seed: int) -> list[tuple[float, str]]:
+    """(time, outcome) of one kind's probes as the prober's cadence runs them: every 5 s, and
+    1 s after a failure until 3 in a row (confirmation), failing at random with probability p."""
+    rng = random.Random(seed)
+    t = slot = rng.random() * 5
+    probes, failures = [], 0
+    while t < seconds:
+        failed = rng.random() < p
+        probes.append((t, "http_5xx" if failed else "ok"))
+        failures = failures + 1 if failed else 0
+        while slot <= t:
+            slot += 5
+        t = min(t + 1, slot) if 0 < failures < 3 else slot
+    return probes
+
+
+@pytest.mark.parametrize(("p", "seed"), [(0.3, 1), (0.5, 1), (0.5, 2), (0.7, 1), (1.0, 1)])
+def test_never_healthy_while_half_the_requests_fail(store, p: float, seed: int) -> None:
+    """Over a random sequence as the prober runs it: whenever a kind's rule window holds at
+    least breaker.min_requests (10) requests and half or more failed, the target is not healthy
+    (the hysteresis may hold a change for one evaluation); a target that always fails is
+    unhealthy from its first evaluations on."""
+    probes = schedule(p, 120, seed)
+    steps = [(at, [o for t, o in probes if at - 2 < t <= at] or None, ("",))
+             for at in range(2, 121, 2)]
+    run_steps(store, config("completion"), steps)
+    rows = store.rows("""
+        SELECT k.requests AS n, k.errors AS e, s.status AS status, s.candidate AS candidate
+        FROM health_kinds AS k FINAL
+        INNER JOIN (SELECT * FROM health_snapshots FINAL) AS s
+            ON s.target = k.target AND s.evaluated_at = k.evaluated_at
+        ORDER BY k.evaluated_at""")
+    failing = [r for r in rows if r["n"] >= 10 and 2 * r["e"] >= r["n"]]
+    assert all(r["candidate"] != "healthy" for r in failing), failing
+    assert all(r["status"] != "healthy" or r["candidate"] != r["status"] for r in failing), failing
+    if p == 1.0:
+        assert {r["status"] for r in rows[2:]} == {"unhealthy"}, rows
