@@ -26,7 +26,7 @@ test: $(STAMP)  ## unit, embedded end-to-end and (with Docker) container tests
 test-unit: $(STAMP)
 	$(PY) -m pytest -q -ra tests/unit $(ARGS)
 
-bench: $(STAMP)  ## writes BENCHMARKS.md (about 85 min, 60 of them the soak); ARGS="--short", "--only detection,aggregation", "--soak-minutes 10"
+bench: $(STAMP)  ## writes BENCHMARKS.md (about 2 h 15 min: 60 min soak, 50 min settle); ARGS="--short", "--only detection,aggregation", "--soak-minutes 10"
 	$(PY) -m bench $(ARGS)
 
 lint: $(STAMP)

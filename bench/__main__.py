@@ -1,6 +1,6 @@
 """`make bench`: run the benchmarks in one process and write BENCHMARKS.md.
 
-`python -m bench` runs all of them (about 85 minutes, 60 of them the false-alarm soak);
+`python -m bench` runs all of them (about 2 h 15 min: 60 min of false-alarm soak, 50 of settling);
 `--only detection,aggregation` runs some and replaces only their sections in BENCHMARKS.md;
 `--short` shortens every one (for trying the benchmarks out, not for the record);
 `--soak-minutes` sets the soak's length. Every child process runs on ephemeral ports with its
@@ -26,16 +26,26 @@ import psutil
 
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from bench import aggregation, aggregation_report, detection, ingest, isolation, prober, soak
+from bench import (
+    aggregation,
+    aggregation_report,
+    detection,
+    ingest,
+    isolation,
+    prober,
+    settle,
+    soak,
+)
 from llmhealth.config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-BENCHES = ("ingest", "aggregation", "prober", "detection", "soak", "isolation")
+BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation")
 HEADINGS = {  # the heading each benchmark's section starts with (older titles it replaces)
     "ingest": ("## Ingest",),
     "aggregation": ("## Evaluation cycle time", "## One aggregation cycle"),
     "prober": ("## One prober process",),
     "detection": ("## End-to-end detection",),
+    "settle": ("## Settle, then hold",),
     "soak": ("## False alarms",),
     "isolation": ("## Heavy reads beside the monitor",),
 }
@@ -135,6 +145,9 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
          lambda: detection.section(detection.measure(
              tmp / "detection", per_mode=5 if short else 20, warmup=10.0 if short else 30.0,
              long_outage=60.0 if short else 120.0)))
+    step("settle", "settle, then hold: 4 targets per error rate (1 % to 100 %)",
+         lambda: settle.section(settle.measure(tmp / "settle", per_rate=2 if short else 4,
+                                               minutes=3.0 if short else 50.0)))
     step("soak", f"false alarms: 20 targets with 1 % errors for {args.soak_minutes:g} min",
          lambda: soak.section(soak.measure(tmp / "soak", targets=20, minutes=args.soak_minutes), 60.0))
     step("isolation", "heavy reads beside the monitor: 20 targets, 30 s ad-hoc queries as user reader",

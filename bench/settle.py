@@ -1,0 +1,115 @@
+"""Settle, then hold: targets failing a random fraction p of their requests, through the real
+pipeline at default settings (`bench.pipeline`), judged by their status over time.
+
+Each target is its own simulator model answering HTTP 500 to a fraction p of requests
+(`error_rate`), probed with the default probes (completion and stream every 5 s). Per p: the
+status it should settle on (EXPECTED), the time from the target's first snapshot until it
+first holds that status, and the status changes after that, per hour. Goals (issue: verdicts
+that never lie): p = 1 % stays healthy; 10 % and 30 % settle on degraded within 2 min; 50 %,
+90 % and 100 % on unhealthy within 30 s; after settling at most 1 change per hour.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from pathlib import Path
+
+from bench.pipeline import pipeline
+
+RATES = (0.01, 0.1, 0.3, 0.5, 0.9, 1.0)
+EXPECTED = {0.01: "healthy", 0.1: "degraded", 0.3: "degraded", 0.5: "unhealthy", 0.9: "unhealthy",
+            1.0: "unhealthy"}
+GOAL_S = {0.01: 0.0, 0.1: 120.0, 0.3: 120.0, 0.5: 30.0, 0.9: 30.0, 1.0: 30.0}
+MAX_CHANGES_PER_HOUR = 1.0
+
+
+def _name(p: float, i: int) -> str:
+    return f"p{round(p * 100):03d}-{i:02d}"
+
+
+def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> dict:
+    models = {_name(p, i): {"error_rate": p, "error_kind": "http_500"}
+              for p in RATES for i in range(per_rate)}
+    with pipeline(work, models) as pipe:
+        started = time.time()
+        deadline = time.monotonic() + minutes * 60
+        next_log = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            pipe.alive()
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= next_log:
+                log(f"  settle: {(time.time() - started) / 60:.0f} of {minutes:g} min")
+                next_log += 600
+        time.sleep(3)  # the last instant's snapshots are written
+        rows = pipe.query("""
+            SELECT target, toUnixTimestamp64Milli(evaluated_at) / 1000 AS t, status
+            FROM health_snapshots FINAL
+            WHERE kind = 'target' AND target IN {names:Array(String)}
+            ORDER BY target, evaluated_at""", {"names": list(models)})
+    return {"per_rate": per_rate, "minutes": minutes,
+            "rates": [summarize(p, [r for r in rows if r["target"].startswith(_name(p, 0)[:5])])
+                      for p in RATES]}
+
+
+def summarize(p: float, rows: list[dict]) -> dict:
+    """Per target of rate `p` (its snapshots in time order): seconds until it first held the
+    expected status (None: never) and status changes per hour after that."""
+    by_target: dict[str, list[dict]] = {}
+    for row in rows:
+        by_target.setdefault(row["target"], []).append(row)
+    settle, changes, hours, final = [], 0, 0.0, []
+    for snapshots in by_target.values():
+        start = snapshots[0]["t"]
+        first = next((s["t"] for s in snapshots if s["status"] == EXPECTED[p]), None)
+        final.append(snapshots[-1]["status"])
+        settle.append(None if first is None else first - start)
+        if first is not None:
+            after = [s for s in snapshots if s["t"] >= first]
+            changes += sum(1 for a, b in itertools.pairwise(after) if a["status"] != b["status"])
+            hours += (after[-1]["t"] - first) / 3600
+    reached = [s for s in settle if s is not None]
+    return {"p": p, "targets": len(by_target), "expected": EXPECTED[p], "reached": len(reached),
+            "settle_median_s": statistics.median(reached) if reached else None,
+            "settle_max_s": max(reached) if reached else None, "changes": changes,
+            "target_hours": hours, "final": final}
+
+
+def verdict(rate: dict) -> str:
+    per_hour = rate["changes"] / rate["target_hours"] if rate["target_hours"] else 0.0
+    met = (rate["reached"] == rate["targets"] and rate["settle_max_s"] is not None
+           and rate["settle_max_s"] <= GOAL_S[rate["p"]] and per_hour <= MAX_CHANGES_PER_HOUR)
+    return "met" if met else "**not met**"
+
+
+def section(result: dict) -> list[str]:
+    lines = [
+        "## Settle, then hold: targets failing at random", "",
+        (f"{result['per_rate']} targets per error rate through `llmhealth run` at default settings, each "
+         "a simulator model answering HTTP 500 to a fraction p of requests (completion and stream probes "
+         f"every 5 s), for {result['minutes']:g} min. Settle: time from a target's first snapshot until it "
+         "first holds the expected status; changes: status changes after that, per target-hour. Goals: "
+         "1 % healthy; 10 % and 30 % degraded within 2 min; 50 %, 90 %, 100 % unhealthy within 30 s; at "
+         "most 1 change per hour after settling."), "",
+        "| p | expected | reached | settle median (s) | settle max (s) | changes | target-hours | changes / h | final statuses | goal |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in result["rates"]:
+        per_hour = r["changes"] / r["target_hours"] if r["target_hours"] else 0.0
+        median = "-" if r["settle_median_s"] is None else f"{r['settle_median_s']:.0f}"
+        worst = "-" if r["settle_max_s"] is None else f"{r['settle_max_s']:.0f}"
+        finals = ", ".join(f"{s} x{r['final'].count(s)}" for s in sorted(set(r["final"])))
+        lines.append(f"| {r['p']:.0%} | {r['expected']} | {r['reached']} of {r['targets']} | {median} | "
+                     f"{worst} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.1f} | {finals} | "
+                     f"{verdict(r)} |")
+    return lines
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        res = measure(Path(tmp), per_rate=2, minutes=float(sys.argv[1]) if len(sys.argv) > 1 else 5.0)
+        print("\n".join(section(res)))

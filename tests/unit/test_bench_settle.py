@@ -1,0 +1,25 @@
+"""The "Settle, then hold" section of BENCHMARKS.md (bench/settle.py) from snapshots."""
+
+from __future__ import annotations
+
+from bench.settle import section, summarize
+
+
+def _rows(target: str, statuses: list[str]) -> list[dict]:
+    return [{"target": target, "t": 1000.0 + 2 * i, "status": s} for i, s in enumerate(statuses)]
+
+
+def test_settle_time_and_changes_after_it() -> None:
+    rows = (_rows("p050-00", ["unknown", "healthy", "unhealthy", "unhealthy", "degraded", "unhealthy"])
+            + _rows("p050-01", ["unknown", "unhealthy"]))
+    rate = summarize(0.5, rows)
+    assert (rate["reached"], rate["settle_median_s"], rate["settle_max_s"]) == (2, 3.0, 4.0)
+    assert rate["changes"] == 2  # unhealthy -> degraded -> unhealthy, after settling
+
+
+def test_a_target_that_never_reaches_its_status_misses_the_goal() -> None:
+    rate = summarize(0.1, _rows("p010-00", ["unknown", "healthy", "healthy"]))
+    assert (rate["reached"], rate["settle_max_s"]) == (0, None)
+    result = {"per_rate": 1, "minutes": 1.0, "rates": [rate]}
+    assert section(result)[-1] == ("| 10% | degraded | 0 of 1 | - | - | 0 | 0.0 | 0.0 | healthy x1 | "
+                                   "**not met** |")
