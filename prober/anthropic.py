@@ -9,7 +9,11 @@ https://docs.anthropic.com/en/api/versioning (`anthropic-version` header).
 Three probes with the shared call shape (`prober.context`): `models` lists models and checks
 the target's model is among them (no tokens spent; an alias such as `…-latest` is not listed,
 only full model ids are), `completion` asks for one token, `stream` for a few streamed tokens.
-The target's `base_url` is the API root without `/v1` (https://api.anthropic.com).
+The target's `base_url` is the API root without `/v1` (https://api.anthropic.com). A request
+refused with a 400 that says how to fix it (a gateway that turns on extended thinking:
+`temperature` only 1, `max_tokens` above the thinking budget) is sent again corrected, and
+later probes send the corrected request (`prober.rejection`); one that cannot be corrected
+is `probe_rejected`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import httpx
 
 from prober.attempt import Attempt, run_attempt
+from prober.chat_shape import ChatShape
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import (
     PROVIDER_MESSAGE_LIMIT,
@@ -30,6 +35,7 @@ from prober.exchange import (
 )
 from prober.openai import judge_model_list
 from prober.outcome import OK, ProbeFailure, ProbeResult
+from prober.rejection import Rejection, Sent, judge_refusal, probe_with_corrections
 from prober.sse import iter_sse_data
 
 DEFAULT_VERSION = "2023-06-01"
@@ -63,36 +69,51 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
 
 
 async def probe_completion(ctx: ProbeContext) -> ProbeResult:
-    """POST a one-token message; ok when the answer is a message with content blocks or a
-    stop reason. Usage tokens are recorded when reported."""
-    payload = _payload(ctx, max_tokens=1)
+    """POST a one-token message (or the least the model takes); ok when the answer is a
+    message with content blocks or a stop reason. Usage tokens are recorded when reported."""
 
-    async def work(attempt: Attempt) -> tuple[str, str]:
-        document = await fetch_json(ctx, attempt, _post_messages(ctx, attempt, payload))
-        return document if isinstance(document, tuple) else _judge_message(document, attempt)
+    async def attempt_with(shape: ChatShape, found: list[Rejection], timeout: float) -> ProbeResult:
+        sent = Sent(_payload(ctx, shape, own_tokens=1), shape, ctx.target)
 
-    return await run_attempt(ctx.target.name, "completion", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+        async def work(attempt: Attempt) -> tuple[str, str]:
+            document = await fetch_json(ctx, attempt, _post_messages(ctx, attempt, sent.payload))
+            if isinstance(document, tuple):
+                return judge_refusal(document, attempt, sent, found)
+            return _judge_message(document, attempt)
+
+        return await run_attempt(ctx.target.name, "completion", work, timeout=timeout,
+                                 secret=ctx.api_key)
+
+    return await probe_with_corrections(ctx, "completion", attempt_with)
 
 
 async def probe_stream(ctx: ProbeContext) -> ProbeResult:
-    """POST a streamed message of at most `ctx.stream_max_tokens` tokens and read it.
+    """POST a streamed message of at most `ctx.stream_max_tokens` tokens (or the least the
+    model takes) and read it.
 
     TTFT is the time from the request start to the first non-empty `text_delta`. The stream
     ends cleanly at `message_stop`; ending before that is `stream_interrupted`, a clean end
     without text `empty_response`, an `error` event the outcome its error type maps to in
     `ERROR_EVENT_OUTCOMES`.
     """
-    payload = {**_payload(ctx, max_tokens=ctx.stream_max_tokens), "stream": True}
 
-    async def work(attempt: Attempt) -> tuple[str, str]:
-        state = _StreamState()
-        failure = await read_stream(ctx, attempt, _post_messages(ctx, attempt, payload),
-                                    iter_sse_data, lambda data: _apply_event(data, attempt, state))
-        return failure or _judge_stream(attempt, state)
+    async def attempt_with(shape: ChatShape, found: list[Rejection], timeout: float) -> ProbeResult:
+        payload = {**_payload(ctx, shape, own_tokens=ctx.stream_max_tokens), "stream": True}
+        sent = Sent(payload, shape, ctx.target)
 
-    return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+        async def work(attempt: Attempt) -> tuple[str, str]:
+            state = _StreamState()
+            failure = await read_stream(ctx, attempt, _post_messages(ctx, attempt, payload),
+                                        iter_sse_data,
+                                        lambda data: _apply_event(data, attempt, state))
+            if failure:
+                return judge_refusal(failure, attempt, sent, found)
+            return _judge_stream(attempt, state)
+
+        return await run_attempt(ctx.target.name, "stream", work, timeout=timeout,
+                                 secret=ctx.api_key)
+
+    return await probe_with_corrections(ctx, "stream", attempt_with)
 
 
 PROBES: dict[str, ProbeFn] = {
@@ -109,13 +130,13 @@ def _headers(ctx: ProbeContext) -> dict[str, str]:
     return headers
 
 
-def _payload(ctx: ProbeContext, *, max_tokens: int) -> dict[str, object]:
-    return {
-        "model": ctx.target.model,
-        "max_tokens": max_tokens,
-        "temperature": 0,
-        "messages": [{"role": "user", "content": "ping"}],
-    }
+def _payload(ctx: ProbeContext, shape: ChatShape, *, own_tokens: int) -> dict[str, object]:
+    """The Messages request of `shape`: `max_tokens` is the larger of `own_tokens` and the
+    shape's least; `temperature: 0` unless a rejection removed it."""
+    payload: dict[str, object] = {"model": ctx.target.model, "max_tokens": shape.budget(own_tokens)}
+    if shape.temperature:
+        payload["temperature"] = 0
+    return {**payload, "messages": [{"role": "user", "content": "ping"}]}
 
 
 def _post_messages(

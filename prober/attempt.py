@@ -25,6 +25,7 @@ class Attempt:
     started: float = field(default_factory=time.perf_counter)
     http_status: int | None = None
     status_failure: tuple[str, str] | None = None
+    error_body: dict[str, object] | None = None
     streaming_started: bool = False
     stream_clean: bool | None = None
     ttft_s: float | None = None

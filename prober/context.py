@@ -8,11 +8,12 @@ protocol and kind up there and knows nothing else about the protocol. A probe ne
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from llmhealth.config.target import Target
+from prober.chat_shape import ShapeMemory
 from prober.outcome import ProbeResult
 
 
@@ -20,7 +21,10 @@ from prober.outcome import ProbeResult
 class ProbeContext:
     """Everything one probe of one target needs. `api_key` is None for targets without
     `api_key_env`; `timeout` bounds the whole probe; no body read may exceed
-    `max_body_bytes`; `stream_max_tokens` caps a `stream` probe's answer."""
+    `max_body_bytes`; `stream_max_tokens` caps a `stream` probe's answer. `memory` keeps
+    what the target's chat probes learned from requests the model refused
+    (`prober.rejection`): one context serves every probe of a target, so each probe starts
+    from what the previous ones learned."""
 
     client: httpx.AsyncClient
     target: Target
@@ -28,6 +32,7 @@ class ProbeContext:
     timeout: float
     max_body_bytes: int
     stream_max_tokens: int = 8
+    memory: ShapeMemory = field(default_factory=ShapeMemory, compare=False)
 
     @property
     def base_url(self) -> str:

@@ -128,11 +128,13 @@ async def check_status(
 
 async def provider_message(response: httpx.Response, attempt: Attempt, secret: str | None) -> str:
     """The `error.message` (or `error`, `message`, `detail`) of a small JSON error body,
-    redacted and truncated; "" when there is none."""
+    redacted and truncated; "" when there is none. The whole body is kept as
+    `attempt.error_body` (`prober.rejection` reads it)."""
     try:
         document = json_object(await read_body(response, ERROR_BODY_LIMIT, attempt), "error body")
     except (ProbeFailure, httpx.TransportError):
         return ""
+    attempt.error_body = document
     error = document.get("error")
     if isinstance(error, dict):
         error = error.get("message")

@@ -145,11 +145,13 @@ def _name(entry: dict[str, object]) -> str:
 
 
 def _payload(ctx: ProbeContext, *, num_predict: int, stream: bool) -> dict[str, object]:
+    """`num_predict` is the larger of the probe's own and the target's `max_output_tokens`."""
+    least = ctx.target.max_output_tokens or 1
     return {
         "model": ctx.target.model,
         "messages": [{"role": "user", "content": "ping"}],
         "stream": stream,
-        "options": {"num_predict": num_predict, "temperature": 0},
+        "options": {"num_predict": max(num_predict, least), "temperature": 0},
     }
 
 

@@ -9,28 +9,28 @@ https://learn.microsoft.com/azure/ai-foundry/openai/reference (deployment path,
 Three probes with the shared call shape (`prober.context`): `models` lists models and checks
 the target's model is among them (no tokens spent), `completion` asks for one token, `stream`
 for a few streamed tokens. Reasoning models (o-series, gpt-5, or `reasoning: true`) get
-`max_completion_tokens` and the smallest reasoning effort instead of `max_tokens` and
-`temperature`, and a clean end with `finish_reason: length` and no visible content counts as
-ok: the budget went to reasoning, the model is up.
+`max_completion_tokens`, the least token limit and the smallest reasoning effort of their
+family instead of `max_tokens` and `temperature` (`prober.chat_shape`), and a clean end with
+`finish_reason: length` and no visible content counts as ok: the budget went to reasoning,
+the model is up. A request the model refuses with a 400 that says how to fix it is sent
+again corrected, and later probes of the target send the corrected request
+(`prober.rejection`); one that cannot be corrected is `probe_rejected`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 
 import httpx
 
+from prober import chat_shape
 from prober.attempt import Attempt, run_attempt
+from prober.chat_shape import ChatShape
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import fetch_json, is_count, json_object, read_stream, send
 from prober.outcome import OK, ProbeFailure, ProbeResult
+from prober.rejection import Rejection, Sent, judge_refusal, probe_with_corrections
 from prober.sse import iter_sse_data
-
-_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
-_MINIMAL_EFFORT_MODEL = re.compile(r"^gpt-5(?!\.)")
-"""gpt-5, gpt-5-mini, … accept effort `minimal`; gpt-5.1 and later answer it with 400
-(https://platform.openai.com/docs/api-reference/chat/create#chat_create-reasoning_effort)."""
 
 
 async def probe_models(ctx: ProbeContext) -> ProbeResult:
@@ -47,40 +47,55 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
 
 
 async def probe_completion(ctx: ProbeContext) -> ProbeResult:
-    """POST a one-token completion; ok when the answer has a choice with a message or a
-    finish reason. Usage tokens are recorded when reported."""
-    payload = _payload(ctx, max_tokens=1)
+    """POST a one-token completion (or the least the model takes); ok when the answer has a
+    choice with a message or a finish reason. Usage tokens are recorded when reported."""
 
-    async def work(attempt: Attempt) -> tuple[str, str]:
-        document = await fetch_json(ctx, attempt, _post_chat(ctx, attempt, payload))
-        return document if isinstance(document, tuple) else _judge_completion(document, attempt)
+    async def attempt_with(shape: ChatShape, found: list[Rejection], timeout: float) -> ProbeResult:
+        sent = Sent(_payload(ctx, shape, own_tokens=1), shape, ctx.target)
 
-    return await run_attempt(ctx.target.name, "completion", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+        async def work(attempt: Attempt) -> tuple[str, str]:
+            document = await fetch_json(ctx, attempt, _post_chat(ctx, attempt, sent.payload))
+            if isinstance(document, tuple):
+                return judge_refusal(document, attempt, sent, found)
+            return _judge_completion(document, attempt)
+
+        return await run_attempt(ctx.target.name, "completion", work, timeout=timeout,
+                                 secret=ctx.api_key)
+
+    return await probe_with_corrections(ctx, "completion", attempt_with)
 
 
 async def probe_stream(ctx: ProbeContext) -> ProbeResult:
-    """POST a streamed completion of at most `ctx.stream_max_tokens` tokens and read it.
+    """POST a streamed completion of at most `ctx.stream_max_tokens` tokens (or the least
+    the model takes) and read it.
 
     TTFT is the time from the request start to the first chunk with non-empty
     `delta.content`. The stream ends cleanly at `[DONE]` or after a `finish_reason`; ending
     before that is `stream_interrupted`, a clean end without content `empty_response`
     (except a reasoning model's `finish_reason: length`).
     """
-    payload = {
-        **_payload(ctx, max_tokens=ctx.stream_max_tokens),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
 
-    async def work(attempt: Attempt) -> tuple[str, str]:
-        state = _StreamState()
-        failure = await read_stream(ctx, attempt, _post_chat(ctx, attempt, payload), iter_sse_data,
-                                    lambda data: _apply_event(data, attempt, state))
-        return failure or _judge_stream(attempt, state, reasoning=is_reasoning(ctx))
+    async def attempt_with(shape: ChatShape, found: list[Rejection], timeout: float) -> ProbeResult:
+        payload = {**_payload(ctx, shape, own_tokens=ctx.stream_max_tokens), "stream": True}
+        if shape.stream_options:
+            payload["stream_options"] = {"include_usage": True}
+        sent = Sent(payload, shape, ctx.target)
+        reasoning = (chat_shape.is_reasoning(ctx.target)
+                     or shape.token_parameter == "max_completion_tokens")
 
-    return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+        async def work(attempt: Attempt) -> tuple[str, str]:
+            state = _StreamState()
+            failure = await read_stream(ctx, attempt, _post_chat(ctx, attempt, payload),
+                                        iter_sse_data,
+                                        lambda data: _apply_event(data, attempt, state))
+            if failure:
+                return judge_refusal(failure, attempt, sent, found)
+            return _judge_stream(attempt, state, reasoning=reasoning)
+
+        return await run_attempt(ctx.target.name, "stream", work, timeout=timeout,
+                                 secret=ctx.api_key)
+
+    return await probe_with_corrections(ctx, "stream", attempt_with)
 
 
 PROBES: dict[str, ProbeFn] = {
@@ -104,24 +119,18 @@ def judge_model_list(document: dict[str, object], model: str | None) -> tuple[st
     return OK, ""
 
 
-def is_reasoning(ctx: ProbeContext) -> bool:
-    """Whether the target is a reasoning model: `reasoning` when set, else by model name."""
-    target = ctx.target
-    if target.reasoning is not None:
-        return target.reasoning
-    return bool(_REASONING_MODEL.match((target.model or "").rsplit("/", 1)[-1]))
-
-
-def _payload(ctx: ProbeContext, *, max_tokens: int) -> dict[str, object]:
-    target = ctx.target
+def _payload(ctx: ProbeContext, shape: ChatShape, *, own_tokens: int) -> dict[str, object]:
+    """The chat request of `shape`; its token limit is the larger of `own_tokens` and the
+    shape's least."""
     payload: dict[str, object] = {"messages": [{"role": "user", "content": "ping"}]}
-    if target.protocol != "azure":
-        payload["model"] = target.model
-    if not is_reasoning(ctx):
-        return {**payload, "max_tokens": max_tokens, "temperature": 0}
-    model = (target.model or "").rsplit("/", 1)[-1]
-    effort = target.reasoning_effort or ("minimal" if _MINIMAL_EFFORT_MODEL.match(model) else "low")
-    return {**payload, "max_completion_tokens": max_tokens, "reasoning_effort": effort}
+    if ctx.target.protocol != "azure":
+        payload["model"] = ctx.target.model
+    payload[shape.token_parameter] = shape.budget(own_tokens)
+    if shape.temperature:
+        payload["temperature"] = 0
+    if shape.effort is not None:
+        payload["reasoning_effort"] = shape.effort
+    return payload
 
 
 def _api_root(ctx: ProbeContext) -> str:

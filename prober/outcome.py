@@ -25,6 +25,7 @@ ERROR_TYPES = (
     "http_429",
     "auth",
     "http_4xx",
+    "probe_rejected",
     "http_5xx",
     "stream_interrupted",
     "invalid_response",

@@ -7,7 +7,8 @@ here in Anthropic's shapes (`simulator.anthropic_shapes`): `http_500` is a 500 `
 `message_stop` (mid-body without streaming), `invalid_json` sends an unparseable body or
 event, `empty` a message without content blocks. Like the real API, every request needs an
 `anthropic-version` header (400 `invalid_request_error` without a valid one) and an unknown
-model is a 404 `not_found_error`.
+model is a 404 `not_found_error`. A request that breaks the model's request rules (extended
+thinking turned on by a gateway: `simulator.refusals`) is refused with Anthropic's 400.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from simulator.chat_request import ChatRequest
 from simulator.errors import ApiError
 from simulator.faults import HTTP_FAULTS, INVALID_JSON, TruncatedResponse, invalid_json
 from simulator.openai_shapes import Reply
+from simulator.refusals import anthropic_refusal
 from simulator.replies import build_reply
 from simulator.state import SimState
 from simulator.streaming import CUT_AFTER_CHUNKS
@@ -84,10 +86,16 @@ def anthropic_router(sim: SimState) -> APIRouter:
     @router.post("/v1/messages")
     async def messages(request: Request) -> Response:
         """Anthropic Messages, stream or not, with the model's faults injected."""
-        chat = _parse(await request.body())
+        body = await request.body()
+        chat = _parse(body)
         if chat.model not in sim.names():
             raise AnthropicError(404, "not_found_error", f"model: {chat.model}")
         behavior = sim.effective(chat.model)
+        sim.record_request(chat.model, body)
+        refusal = anthropic_refusal(behavior.rules, chat)
+        if refusal is not None:
+            sim.count_refused(chat.model)
+            return refusal
         fault = sim.draw_fault(chat.model, behavior)
         return await _answer(request, sim, chat, behavior, fault)
 

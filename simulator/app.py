@@ -15,6 +15,7 @@ from simulator.errors import ApiError, render_api_error
 from simulator.lmstudio_api import lmstudio_router
 from simulator.ollama_api import ollama_router
 from simulator.openai_shapes import model_list
+from simulator.refusals import openai_refusal
 from simulator.replies import answer
 from simulator.state import SimState
 
@@ -24,7 +25,8 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
     reproducible. The app's `SimState` is at `app.state.sim`.
 
     Routes: GET /v1/models, POST /v1/chat/completions, GET /_sim/models,
-    PUT /_sim/models/{name}, DELETE /_sim/models/{name}, GET /_sim/stats.
+    PUT /_sim/models/{name}, DELETE /_sim/models/{name}, GET /_sim/stats,
+    GET /_sim/requests/{name} (the chat request bodies a model received, oldest first).
     Anthropic Messages (`simulator.anthropic_api`): GET /anthropic/v1/models,
     POST /anthropic/v1/messages.
     Ollama (`simulator.ollama_api`): GET /ollama/api/version, /ollama/api/tags, /ollama/api/ps,
@@ -54,8 +56,14 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         """OpenAI Chat Completions, stream or not, with the model's faults injected."""
-        chat = parse_chat_request(await request.body())
+        body = await request.body()
+        chat = parse_chat_request(body)
         behavior = sim.effective(chat.model)
+        sim.record_request(chat.model, body)
+        refusal = openai_refusal(behavior.rules, chat)
+        if refusal is not None:
+            sim.count_refused(chat.model)
+            return refusal
         fault = sim.draw_fault(chat.model, behavior)
         return await answer(request, sim, chat, behavior, fault)
 
@@ -79,7 +87,12 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
 
     @app.get("/_sim/stats")
     async def stats() -> dict[str, dict[str, int]]:
-        """Per-model `{"requests": n, "errors": n}`."""
+        """Per-model `{"requests": n, "errors": n, "refused": n}`."""
         return sim.stats()
+
+    @app.get("/_sim/requests/{name}")
+    async def requests(name: str) -> list[object]:
+        """The chat request bodies `name` received on any API, oldest first (at most 100)."""
+        return sim.received(name)
 
     return app

@@ -1,10 +1,13 @@
-"""How one simulated model behaves: latency, throughput, injected faults and a schedule."""
+"""How one simulated model behaves: latency, throughput, injected faults, a schedule and
+the requests it refuses (`simulator.refusals`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simulator.refusals import PRESETS, RequestRules
 
 ErrorKind = Literal[
     "http_500", "http_429", "http_401", "timeout", "stream_cut", "invalid_json", "empty"
@@ -43,6 +46,9 @@ class ModelBehavior(BaseModel):
     1/`tokens_per_second`. Each request fails with `error_kind` with probability
     `error_rate`; a `timeout` fault hangs for `hang_seconds`. `schedule` phases cycle
     forever from the model's start time; an empty schedule means the base behaviour always.
+    `rules` are what the model demands of a request (`simulator.refusals.RequestRules`, or
+    the name of one of its `PRESETS`, e.g. `o3-mini`); a request that breaks one is refused
+    with a 400 before any fault is drawn.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +62,16 @@ class ModelBehavior(BaseModel):
     error_kind: ErrorKind = "http_500"
     hang_seconds: Seconds = 3600.0
     schedule: list[Phase] = []
+    rules: RequestRules = RequestRules()
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _preset(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value not in PRESETS:
+                raise ValueError(f"unknown preset {value!r} (presets: {', '.join(PRESETS)})")
+            return PRESETS[value]
+        return value
 
     @model_validator(mode="after")
     def _check_percentiles(self) -> ModelBehavior:

@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from simulator.behavior import ModelBehavior, Phase
+from simulator.refusals import PRESETS
 
 
 def demo_models() -> dict[str, ModelBehavior]:
@@ -24,6 +25,13 @@ def demo_models() -> dict[str, ModelBehavior]:
             ]
         ),
     }
+
+
+def refusing_models() -> dict[str, ModelBehavior]:
+    """One model per request-rule preset (`simulator.refusals.PRESETS`), named after it:
+    `o3-mini`, `gpt-5.1`, … refuse what the real models refuse, with their 400s. In a models
+    file, any model selects a preset with `rules: <name>`."""
+    return {name: ModelBehavior(rules=rules) for name, rules in PRESETS.items()}
 
 
 class _ModelsFile(BaseModel):

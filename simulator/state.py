@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from simulator.behavior import ErrorKind, ModelBehavior
@@ -11,13 +13,18 @@ from simulator.errors import ApiError
 from simulator.latency import sample_latency
 from simulator.waiting import Waiter
 
+REQUEST_LOG = 100
+"""Chat request bodies kept per model (the newest)."""
+
 
 @dataclass
 class Counters:
-    """Requests received for one model and how many of them got an injected fault."""
+    """Requests received for one model, how many of them got an injected fault and how many
+    were refused for breaking the model's request rules."""
 
     requests: int = 0
     errors: int = 0
+    refused: int = 0
 
 
 class SimState:
@@ -30,6 +37,7 @@ class SimState:
         self._behaviors: dict[str, ModelBehavior] = {}
         self._clocks: dict[str, float] = {}
         self._counters: dict[str, Counters] = {}
+        self._received: dict[str, deque[object]] = {}
         # Models in memory on the local-server APIs (Ollama, LM Studio): name -> when last used
         # (wall clock). A chat request loads its model; Ollama's `keep_alive: 0` unloads it.
         self.resident: dict[str, float] = {}
@@ -74,6 +82,21 @@ class SimState:
             return behavior.error_kind
         return None
 
+    def record_request(self, name: str, body: bytes) -> None:
+        """Keep a chat request's JSON body for `received` (the newest REQUEST_LOG)."""
+        log = self._received.setdefault(name, deque(maxlen=REQUEST_LOG))
+        log.append(json.loads(body))
+
+    def received(self, name: str) -> list[object]:
+        """The chat request bodies received for `name`, oldest first."""
+        return list(self._received.get(name, ()))
+
+    def count_refused(self, name: str) -> None:
+        """Count one request for `name` refused by its request rules."""
+        counters = self._counters[name]
+        counters.requests += 1
+        counters.refused += 1
+
     def latency(self, behavior: ModelBehavior) -> float:
         """Sample a whole-request latency for a non-stream request."""
         return sample_latency(self.rng, behavior.latency_p50, behavior.latency_p99)
@@ -87,7 +110,8 @@ class SimState:
         return f"chatcmpl-{self.rng.getrandbits(96):024x}"
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """`{name: {"requests": n, "errors": n}}` for every model ever served."""
+        """`{name: {"requests": n, "errors": n, "refused": n}}` for every model ever served."""
         return {
-            name: {"requests": c.requests, "errors": c.errors} for name, c in self._counters.items()
+            name: {"requests": c.requests, "errors": c.errors, "refused": c.refused}
+            for name, c in self._counters.items()
         }

@@ -45,6 +45,11 @@ LOCAL_PROTOCOLS = frozenset({"ollama", "lmstudio"})
 TOKENLESS_KINDS = frozenset({"models", "http"})
 """Probe kinds that spend no tokens; what a target falls back to when its budget is spent."""
 
+MAX_OUTPUT_TOKENS = 4096
+"""The largest `max_output_tokens` a target may set, and the largest token limit a probe
+raises itself to when a provider states a floor: a probe asks for a one-word answer, so a
+larger limit is a typo, and a model that really answers at length would bill every probe."""
+
 
 class Thresholds(Strict):
     """Status rules. A target is unhealthy at or above `unhealthy_error_rate`, degraded at or
@@ -119,6 +124,7 @@ class Target(Strict):
     probes: Annotated[list[ProbeKind], Field(min_length=1)] | None = None
     reasoning: bool | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
+    max_output_tokens: Annotated[int, Field(ge=1, le=MAX_OUTPUT_TOKENS)] | None = None
     check: HttpCheck | None = None
     interval: Seconds | None = None
     allow_fast_interval: bool = False
@@ -170,6 +176,9 @@ class Target(Strict):
             raise ValueError("check is only available for protocol 'http'")
         if (self.reasoning or self.reasoning_effort) and self.protocol not in ("openai", "azure"):
             raise ValueError("reasoning and reasoning_effort apply to protocols openai and azure only")
+        if self.max_output_tokens is not None and self.protocol == "http":
+            raise ValueError("max_output_tokens applies to the chat probes (completion, stream), "
+                             "not to protocol 'http'")
         return self
 
     @model_validator(mode="after")

@@ -39,6 +39,12 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
     pytest.param("invalid-reasoning-protocol.yaml", "invalid-reasoning-protocol.yaml:2: targets[0]: "
                  "reasoning and reasoning_effort apply to protocols openai and azure only",
                  id="reasoning-protocol"),
+    pytest.param("invalid-max-output-tokens.yaml", "invalid-max-output-tokens.yaml:5: "
+                 "targets[0].max_output_tokens: Input should be less than or equal to 4096",
+                 id="max-output-tokens-range"),
+    pytest.param("invalid-max-output-tokens-protocol.yaml", "invalid-max-output-tokens-protocol.yaml"
+                 ":2: targets[0]: max_output_tokens applies to the chat probes (completion, "
+                 "stream), not to protocol 'http'", id="max-output-tokens-protocol"),
     pytest.param("invalid-head-body-condition.yaml", "invalid-head-body-condition.yaml:5: "
                  "targets[0].check: a HEAD response has no body: use method GET with "
                  "body_contains or json_path", id="head-body-condition"),
@@ -86,3 +92,9 @@ def test_discover_target_defaults_and_discovered_model(targets: dict[str, Target
     assert (found.name, found.model, found.discover) == ("local/llama3.2:1b", "llama3.2:1b", False)
     assert (found.protocol, found.base_url, found.kinds) == (
         "ollama", "http://localhost:11434", ["models", "completion", "stream"])
+
+
+def test_reasoning_target_keeps_its_probe_settings(targets: dict[str, Target]) -> None:
+    target = targets["azure-o3"]
+    assert (target.reasoning, target.reasoning_effort, target.max_output_tokens) == (True, "low", 64)
+    assert targets["litellm"].max_output_tokens is None

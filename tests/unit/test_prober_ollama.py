@@ -303,6 +303,21 @@ def test_stream_rate_comes_from_eval_count_and_duration() -> None:
     assert payload["options"] == {"num_predict": 8, "temperature": 0}
 
 
+@pytest.mark.parametrize("kind", [C, S])
+def test_max_output_tokens_raises_num_predict(kind: str) -> None:
+    async def run() -> FakeServer:
+        script = respond(200, as_json(CHAT)) if kind == C else ok_stream()
+        async with FakeServer(script) as server, httpx.AsyncClient() as client:
+            target = Target(name="t1", protocol="ollama", base_url=f"http://127.0.0.1:{server.port}",
+                            model=MODEL, max_output_tokens=32)
+            await ollama.PROBES[kind](ProbeContext(client, target, api_key=None, timeout=TIMEOUT,
+                                                   max_body_bytes=MAX_BODY, stream_max_tokens=8))
+        return server
+
+    server = asyncio.run(run())
+    assert json.loads(server.requests[0][1])["options"]["num_predict"] == 32  # not 1 or 8
+
+
 def test_stream_rate_falls_back_to_arrivals_without_eval_duration() -> None:
     lines = [line("a"), line("b"), line("c"), final(eval_count=3, eval_duration=0)]
     result, _ = asyncio.run(probe_against(ndjson(lines, gap=0.05), S))

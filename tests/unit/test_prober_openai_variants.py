@@ -308,8 +308,11 @@ def test_azure_deployment_request(kind: str, script: Script, streamed: bool) -> 
 PLAIN = {"max_tokens": 1, "temperature": 0}
 
 
-def reasoning(effort: str) -> dict[str, object]:
-    return {"max_completion_tokens": 1, "reasoning_effort": effort}
+def reasoning(effort: str | None, tokens: int = 16) -> dict[str, object]:
+    """A reasoning model's completion request: `tokens` is the family's least budget
+    (prober.chat_shape.FAMILIES); effort None is left out."""
+    effort_field = {} if effort is None else {"reasoning_effort": effort}
+    return {"max_completion_tokens": tokens, **effort_field}
 
 
 @pytest.mark.parametrize("kind", ["completion", "stream"])
@@ -320,17 +323,25 @@ def reasoning(effort: str) -> dict[str, object]:
                      id="gpt-4o-mini-auto"),
         pytest.param({"model": "o3-mini"}, {"model": "o3-mini", **reasoning("low")},
                      id="o3-mini-auto"),
+        pytest.param({"model": "o1-mini"}, {"model": "o1-mini", **reasoning(None)},
+                     id="o1-mini-auto-no-effort"),
         pytest.param({"model": "gpt-5-mini"}, {"model": "gpt-5-mini", **reasoning("minimal")},
                      id="gpt-5-mini-auto"),
-        pytest.param({"model": "gpt-5.1"}, {"model": "gpt-5.1", **reasoning("low")},
-                     id="gpt-5.1-auto-rejects-minimal"),
+        pytest.param({"model": "gpt-5.1"}, {"model": "gpt-5.1", **reasoning("none")},
+                     id="gpt-5.1-auto-effort-none"),
         pytest.param({"model": "openai/o4-mini"}, {"model": "openai/o4-mini",
                                                    **reasoning("low")},
                      id="router-prefixed-o4-mini-auto"),
         pytest.param({"model": "acme-thinker", "reasoning": True},
-                     {"model": "acme-thinker", **reasoning("low")}, id="reasoning-true"),
+                     {"model": "acme-thinker", **reasoning("low", 1)}, id="reasoning-true"),
         pytest.param({"model": "gpt-5-mini", "reasoning_effort": "medium"},
                      {"model": "gpt-5-mini", **reasoning("medium")}, id="configured-effort"),
+        pytest.param({"model": "gpt-5-mini", "max_output_tokens": 4},
+                     {"model": "gpt-5-mini", **reasoning("minimal", 4)},
+                     id="configured-max-output-tokens"),
+        pytest.param({"model": "gpt-4o-mini", "max_output_tokens": 32},
+                     {"model": "gpt-4o-mini", **PLAIN, "max_tokens": 32},
+                     id="plain-max-output-tokens"),
         pytest.param({"model": "o3-mini", "reasoning": False}, {"model": "o3-mini", **PLAIN},
                      id="o3-mini-reasoning-false"),
         pytest.param({"protocol": "azure", "model": "o3-mini", "api_version": AZURE_VERSION},
@@ -348,7 +359,8 @@ def test_reasoning_payload(fields: dict[str, object], expected: dict[str, object
     expected = {"messages": PING, **expected}
     if kind == "stream":
         budget = "max_completion_tokens" if "max_completion_tokens" in expected else "max_tokens"
-        expected |= {budget: 8, "stream": True, "stream_options": {"include_usage": True}}
+        expected |= {budget: max(8, int(expected[budget])), "stream": True,  # type: ignore[call-overload]
+                     "stream_options": {"include_usage": True}}
     assert json.loads(only_request(server)[2]) == expected
 
 

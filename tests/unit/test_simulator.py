@@ -265,7 +265,7 @@ def test_put_flips_model_from_healthy_to_failing() -> None:
         assert chat(http, "flip").status_code == 500
         assert http.get(sim_url(url, "/_sim/models")).json()["flip"]["error_rate"] == 1.0
         stats = http.get(sim_url(url, "/_sim/stats")).json()
-        assert stats == {"flip": {"requests": 2, "errors": 1}}
+        assert stats == {"flip": {"requests": 2, "errors": 1, "refused": 0}}
 
 
 @pytest.mark.parametrize(
