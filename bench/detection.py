@@ -2,14 +2,19 @@
 store's latest snapshot says `unhealthy`, and from the moment it works again until it says
 `healthy`, through the real pipeline at default settings (`bench.pipeline`).
 
-Four failure modes, `per_mode` targets each (distinct simulator models, each behind its own
-forwarder port): HTTP 500 on every request, connection refused (the forwarder stops
-listening and drops its connections), timeouts (the model hangs; the prober gives up after
-`prober.timeout`, 10 s) and streams cut mid-body. All targets of every mode flip at once; each
-target's probes run on their own random phase, so each target is one sample. A mode flips
-back once all its targets were seen unhealthy (or `detect_deadline` passed). For HTTP 500 and
-refused connections, `per_mode` more targets stay failing for `long_outage` seconds, so that
-their recovery shows the prober's backoff. The store is polled
+Failure modes, `per_mode` targets each (distinct simulator models, each behind its own
+forwarder port): HTTP 500 on every chat request (the model list still answers), connection
+refused (the forwarder stops listening and drops its connections), hangs (the model accepts
+the request and sends nothing; cut at the first-byte bound), streams cut mid-body, and
+stalls (the answer stops halfway for an hour; cut at the gap bound). One more group hangs
+with both bounds set to `prober.timeout` (10 s): the behaviour before the bounds, measured in
+the same run. All targets of every group flip at once; each target's probes run on their own
+random phase, so each target is one sample. A group flips back once all its targets were seen
+unhealthy (or `detect_deadline` passed). For HTTP 500 and refused connections, `per_mode` more
+targets per length in `long_outages` stay failing that long, so that their recovery shows the
+backoff and the free probe, and what a target that stays down costs (probes and tokens during
+the outage, against today's cadence arithmetic). `slow` more targets run the demo's slow model
+throughout: none of their probes may be cut by a bound. The store is polled
 (`SELECT target, status FROM health_latest`) every `poll` seconds.
 
 Afterwards the stored rows split each sample into the parts of the path: until the first
@@ -22,31 +27,62 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from bench import outage_cost
 from bench.pipeline import HEALTHY, Pipeline, pipeline
+from simulator.scenarios import demo_models
 
-MODES = ("http_500", "refused", "timeout", "stream_cut")
-SLUG = {"http_500": "e500", "refused": "refused", "timeout": "hang", "stream_cut": "cut"}
-LABEL = {"http_500": "HTTP 500", "refused": "connection refused", "timeout": "timeout (hang)",
-         "stream_cut": "stream cut"}
-FAILING = {kind: {"error_rate": 1.0, "error_kind": kind} for kind in ("http_500", "timeout", "stream_cut")}
+MODES = ("http_500", "refused", "timeout", "stream_cut", "stream_stall")
+SLUG = {"http_500": "e500", "refused": "refused", "timeout": "hang", "stream_cut": "cut",
+        "stream_stall": "stall"}
+LABEL = {"http_500": "HTTP 500 (chat only)", "refused": "connection refused",
+         "timeout": "timeout (hang)", "stream_cut": "stream cut", "stream_stall": "stream stall"}
+FAILING = {kind: {"error_rate": 1.0, "error_kind": kind}
+           for kind in ("http_500", "timeout", "stream_cut", "stream_stall")}
+BOUNDS_OFF = {"first_byte_timeout": "10s", "gap_timeout": "10s"}
+"""Both bounds at `prober.timeout`: no early cut, the behaviour before the bounds."""
+SLOW = demo_models()["demo-slow"].model_dump(exclude={"schedule"})
 PARTS = ("first_failure", "confirm", "collector", "instant", "evaluate")
 
 
-class Mode:
-    """The flips and observations of one failure mode's targets; they flip back once all were
-    seen unhealthy (or the deadline passed) and at least `hold` seconds after the flip."""
+@dataclass(frozen=True)
+class Plan:
+    """One group of targets: its failure mode, how long it stays failing (0: until all were
+    seen unhealthy) and whether its bounds are off."""
 
-    def __init__(self, mode: str, names: list[str], pipe: Pipeline, hold: float = 0.0) -> None:
-        self.mode, self.names, self.pipe, self.hold = mode, names, pipe, hold
+    mode: str
+    hold: float = 0.0
+    bounds_off: bool = False
+
+    @property
+    def slug(self) -> str:
+        return SLUG[self.mode] + ("-off" if self.bounds_off else "") + (
+            f"-{self.hold:.0f}" if self.hold else "")
+
+    @property
+    def label(self) -> str:
+        outage = (f"{self.hold / 60:g} min" if self.hold >= 300 else f"{self.hold:.0f} s")
+        return (LABEL[self.mode] + (", bounds off (before)" if self.bounds_off else "")
+                + (f", {outage} outage" if self.hold else ""))
+
+
+class Mode:
+    """The flips and observations of one group's targets; they flip back once all were seen
+    unhealthy (or the deadline passed) and at least `plan.hold` seconds after the flip."""
+
+    def __init__(self, plan: Plan, names: list[str], pipe: Pipeline) -> None:
+        self.plan, self.mode, self.hold = plan, plan.mode, plan.hold
+        self.names, self.pipe = names, pipe
         self.flipped: dict[str, float] = {}
         self.back: dict[str, float] = {}
         self.seen_unhealthy: dict[str, float] = {}
         self.seen_healthy: dict[str, float] = {}
         self.path: list[dict] = []
+        self.cost: dict | None = None
         self.recover_started = 0.0
 
     def fail(self) -> None:
@@ -85,48 +121,69 @@ class Mode:
 
 
 def measure(work: Path, per_mode: int = 20, modes: tuple[str, ...] = MODES, warmup: float = 30.0,
-            long_outage: float = 120.0, long_modes: tuple[str, ...] = ("http_500", "refused"),
-            detect_deadline: float = 90.0, recover_deadline: float = 120.0, poll: float = 0.2) -> dict:
-    """Run the flips; `long_outage` > 0 adds, for each of `long_modes`, `per_mode` more targets
-    that stay failing that long (the prober's backoff is then in play when they recover)."""
-    plan = [(mode, SLUG[mode], 0.0) for mode in modes]
-    if long_outage > 0:
-        plan += [(mode, f"{SLUG[mode]}-long", long_outage) for mode in long_modes]
-    names = {slug: [f"{slug}-{i:02d}" for i in range(per_mode)] for _, slug, _ in plan}
+            long_outages: tuple[float, ...] = (120.0, 600.0),
+            long_modes: tuple[str, ...] = ("http_500", "refused"),
+            bounds_off_modes: tuple[str, ...] = ("timeout",), slow: int = 10,
+            detect_deadline: float = 90.0, recover_deadline: float = 120.0,
+            poll: float = 0.2) -> dict:
+    """Run the flips (see the module docstring)."""
+    plans = [Plan(mode) for mode in modes]
+    plans += [Plan(mode, bounds_off=True) for mode in bounds_off_modes]
+    plans += [Plan(mode, hold) for hold in long_outages for mode in long_modes]
+    names = {plan.slug: [f"{plan.slug}-{i:02d}" for i in range(per_mode)] for plan in plans}
     everyone = [n for group in names.values() for n in group]
-    with pipeline(work, dict.fromkeys(everyone, HEALTHY)) as pipe:
+    slow_names = [f"slow-{i:02d}" for i in range(slow)]
+    models = {**dict.fromkeys(everyone, HEALTHY), **dict.fromkeys(slow_names, SLOW)}
+    settings = {n: BOUNDS_OFF for plan in plans if plan.bounds_off for n in names[plan.slug]}
+    with pipeline(work, models, target_settings=settings) as pipe:
         started = time.monotonic()
         _wait_all(pipe, everyone, "healthy", deadline=120.0, poll=1.0)
         time.sleep(warmup)
         ready_s = time.monotonic() - started
-        groups = [Mode(mode, names[slug], pipe, hold) for mode, slug, hold in plan]
+        tokens_per_probe = outage_cost.tokens_per_answered_probe(pipe, everyone)
+        groups = [Mode(plan, names[plan.slug], pipe) for plan in plans]
         for group in groups:
             group.fail()
-        flip = time.monotonic()
-        while True:
-            pipe.alive()
-            statuses, now = pipe.statuses(), time.time()
-            elapsed = time.monotonic() - flip
-            pending = False
-            for group in groups:
-                group.observe(statuses, now)
-                if not group.back and elapsed >= group.hold and (group.detected() or elapsed > detect_deadline):
-                    group.recover()
-                    group.recover_started = time.monotonic()
-                waiting = not group.back or (
-                    not group.recovered() and time.monotonic() - group.recover_started < recover_deadline)
-                pending = pending or waiting
-            if not pending:
-                break
-            time.sleep(poll)
+        _follow(pipe, groups, detect_deadline, recover_deadline, poll)
         time.sleep(3)  # the last snapshots and events settle before the rows are read
         for group in groups:
             group.path = _path(pipe, group)
-        events = _status_paths(pipe, everyone, min(min(g.flipped.values()) for g in groups))
+            if group.hold:
+                group.cost = outage_cost.outage_cost(pipe, group)
+        since = min(min(g.flipped.values()) for g in groups)
+        events = _status_paths(pipe, everyone, since)
+        slow_probes = _slow_probes(pipe, slow_names) if slow_names else None
         cpu = _cpu(pipe)
     return {"per_mode": per_mode, "poll_s": poll, "warmup_s": warmup, "ready_s": ready_s,
-            "targets": len(everyone), "long_outage_s": long_outage, "cpu": cpu,
+            "targets": len(everyone) + len(slow_names), "cpu": cpu, "slow": slow_probes,
+            "tokens_per_probe": tokens_per_probe,
+            "today": {f"{hold:g}": outage_cost.today_costly_probes(hold) for hold in long_outages},
             "modes": [_summary(g, events) for g in groups]}
+
+
+def _follow(pipe: Pipeline, groups: list[Mode], detect_deadline: float, recover_deadline: float,
+            poll: float) -> None:
+    """Poll the statuses, flipping each group back when it is due, until every group has
+    recovered or run out of time."""
+    flip = time.monotonic()
+    while True:
+        pipe.alive()
+        statuses, now = pipe.statuses(), time.time()
+        elapsed = time.monotonic() - flip
+        pending = False
+        for group in groups:
+            group.observe(statuses, now)
+            if not group.back and elapsed >= group.hold and (
+                    group.detected() or elapsed > detect_deadline):
+                group.recover()
+                group.recover_started = time.monotonic()
+            waiting = not group.back or (
+                not group.recovered()
+                and time.monotonic() - group.recover_started < recover_deadline)
+            pending = pending or waiting
+        if not pending:
+            return
+        time.sleep(poll)
 
 
 def _cpu(pipe: Pipeline) -> dict[str, float]:
@@ -152,6 +209,28 @@ def _wait_all(pipe: Pipeline, names: list[str], status: str, deadline: float, po
             off = {n: statuses.get(n) for n in names if statuses.get(n) != status}
             raise RuntimeError(f"not all {status} after {deadline:g} s: {off}")
         time.sleep(poll)
+
+
+def _slow_probes(pipe: Pipeline, names: list[str]) -> dict:
+    """The slow targets' probes by outcome, and the shortest duration of a timeout (a cut by
+    a bound would be shorter than `prober.timeout`)."""
+    rows = pipe.query("""
+        SELECT Attributes['llmhealth.probe.outcome'] AS outcome, sum(Value) AS n FROM otel_metrics_sum
+        WHERE MetricName = 'llmhealth.probe.outcomes' AND Attributes['llmhealth.target'] IN {names:Array(String)}
+        GROUP BY outcome""", {"names": names})
+    shortest = pipe.query("""
+        SELECT min(Min) AS s, max(Max) AS longest FROM otel_metrics_exponential_histogram
+        WHERE MetricName = 'gen_ai.client.operation.duration' AND Attributes['error.type'] = 'timeout'
+          AND Attributes['llmhealth.target'] IN {names:Array(String)}""", {"names": names})
+    longest_ok = pipe.query("""
+        SELECT max(Max) AS s FROM otel_metrics_exponential_histogram
+        WHERE MetricName = 'gen_ai.client.operation.duration' AND NOT mapContains(Attributes, 'error.type')
+          AND Attributes['llmhealth.target'] IN {names:Array(String)}""", {"names": names})
+    outcomes = {r["outcome"]: int(r["n"]) for r in rows}
+    timeouts = outcomes.get("timeout", 0)
+    return {"targets": len(names), "probes": sum(outcomes.values()), "outcomes": outcomes,
+            "timeouts": timeouts, "shortest_timeout_s": shortest[0]["s"] if timeouts else None,
+            "longest_ok_s": longest_ok[0]["s"]}
 
 
 def _path(pipe: Pipeline, group: Mode) -> list[dict]:
@@ -235,99 +314,11 @@ def _summary(group: Mode, events: dict[str, str]) -> dict:
         rows = [p[phase] for p in group.path if p[phase]]
         parts[phase] = {part: statistics.median([r[part] for r in rows]) if rows else float("nan")
                         for part in PARTS}
-    label = LABEL[group.mode] + (f", {group.hold:.0f} s outage" if group.hold else "")
-    return {"mode": group.mode, "label": label, "hold": group.hold, "targets": len(group.names),
+    return {"mode": group.mode, "label": group.plan.label, "hold": group.hold,
+            "bounds_off": group.plan.bounds_off, "targets": len(group.names),
             "detect": _stats(detect), "recover": _stats(recover),
             "outage_s": statistics.median(outage) if outage else float("nan"),
-            "parts": parts, "event_paths": paths}
-
-
-def section(result: dict) -> list[str]:
-    """BENCHMARKS.md lines for `result`."""
-    n = result["per_mode"]
-    lines = [
-        "## End-to-end detection and recovery (default settings)", "",
-        ("`llmhealth run` (embedded store, rotel, prober, aggregator) with every setting at its default "
-         "(probe interval 5 s, completion and stream probes, prober timeout 10 s, confirmation re-probes "
-         "1 s apart, backoff from the 6th failure in a row up to 60 s, export every 1 s, rotel batch 0.5 s, "
-         "aggregator instant every 2 s + 0.25 s, breaker 3 failures / 2 successes / 5 s cooldown, "
-         f"hysteresis 2), {result['targets']} targets against the simulator: {n} per row below, each "
-         "its own simulator model behind its own TCP forwarder port (`bench/forwarder.py`), so each "
-         "is its own endpoint and its own sample (its probes run on their own random phase). All "
-         "targets flip at once; a row flips back once all its targets were seen unhealthy, or after "
-         "the stated outage. Times run from the flip until "
-         f"`SELECT target, status FROM health_latest`, polled every {result['poll_s']:g} s over the "
-         "store's HTTP endpoint, shows `unhealthy` (detection) and, after flipping back, `healthy` "
-         f"(recovery). Targets had been healthy for at least {result['warmup_s']:.0f} s. "
-         "Goal: detection p95 ≤ 10 s for HTTP 500 and refused connections, recovery p95 ≤ 15 s."), "",
-        "| failure mode | detected | detection p50 / p95 / max (s) | outage (s, median) | recovered | recovery p50 / p95 / max (s) | goal |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for m in result["modes"]:
-        d, r = m["detect"], m["recover"]
-        recovery_ok = r["p95"] <= 15 and r["n"] == m["targets"]
-        if m["mode"] in ("http_500", "refused"):
-            detect_ok = d["p95"] <= 10 and d["n"] == m["targets"]
-            goal = ("met" if detect_ok and recovery_ok else
-                    f"detection {'met' if detect_ok else '**not met**'}, recovery {'met' if recovery_ok else '**not met**'}")
-        else:
-            goal = "recovery met" if recovery_ok else "recovery **not met**"
-        lines.append(f"| {m['label']} | {d['n']}/{m['targets']} | {_s(d)} | {m['outage_s']:.0f} | "
-                     f"{r['n']}/{m['targets']} | {_s(r)} | {goal} |")
-    lines += [
-        "", ("Where the time goes (medians per part, seconds): *first point* = flip → the first failed "
-             "(recovery: successful) probe's point is exported (waiting for the target's next probe, "
-             "the probe itself, up to 1 s of export interval); *confirm* = → the point that decided the "
-             "status is exported (confirmation re-probes 1 s apart until the breaker's 3 failures or "
-             "2 successes, or enough failures for the error-rate rule); *collector* = → stored (rotel "
-             "batch and insert); *instant* = → the aggregator instant that changed the status (the 2 s "
-             "grid, the breaker's cooldown); *evaluate* = → seen by the poll (0.25 s settle, the "
-             "evaluation, the poll). Status paths are the status events of the whole round."),
-    ]
-    lines += [
-        "", "| failure mode | phase | first point | confirm | collector | instant | evaluate | status paths (events) |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for m in result["modes"]:
-        paths = "; ".join(f"{p} ×{c}" for p, c in sorted(m["event_paths"].items(), key=lambda x: -x[1]))
-        for phase, label in (("detect", "detection"), ("recover", "recovery")):
-            p = m["parts"][phase]
-            lines.append(f"| {m['label']} | {label} | {p['first_failure']:.1f} | {p['confirm']:.1f} | "
-                         f"{p['collector']:.1f} | {p['instant']:.1f} | {p['evaluate']:.1f} | "
-                         f"{paths if phase == 'detect' else ''} |")
-    notes = _notes(result)
-    return lines + (["", *notes] if notes else [])
-
-
-def _notes(result: dict) -> list[str]:
-    """What the parts say, for the modes that miss a goal."""
-    notes = []
-    for m in result["modes"]:
-        recover, detect = m["parts"]["recover"], m["parts"]["detect"]
-        if m["hold"] and recover["first_failure"] > 10:
-            notes.append(
-                f"- {m['label']}: recovery waits {recover['first_failure']:.0f} s (median) for the first successful "
-                "probe. After `prober.backoff_after` (6) failures in a row each probe kind backs off, doubling "
-                "its gap up to `prober.backoff_max` (60 s): failures at about 0, 1, 2, 5, 10, 15 s, then 25, 45, "
-                "85, 145 s … after the flip; a target that comes back is seen at its next backed-off probe. "
-                "An outage shorter than about 15 s ends before the backoff starts; after a longer one the wait "
-                "for that probe can reach 10 s (outage of 15-25 s), 20 s (25-45 s), 40 s (45-85 s), then 60 s, "
-                "plus about 3 s to confirm, store and evaluate.")
-        elif m["mode"] == "timeout":
-            notes.append(
-                f"- {m['label']}: every failed probe takes the 10 s `prober.timeout` before it is recorded, so "
-                f"the first failure is exported after {detect['first_failure']:.0f} s and the breaker's 3 failures "
-                f"after {detect['first_failure'] + detect['confirm']:.0f} s (medians). On the way back, probes "
-                f"still hanging when the model recovers time out first (first success after "
-                f"{recover['first_failure']:.0f} s), and a failure recorded while the breaker is half-open opens "
-                "it again for another 5 s cooldown.")
-        elif m["detect"]["p95"] > 10 or m["recover"]["p95"] > 15:
-            notes.append(f"- {m['label']}: see the parts above.")
-    return notes
-
-
-def _s(stats: dict) -> str:
-    return f"{stats['p50']:.1f} / {stats['p95']:.1f} / {stats['max']:.1f}"
+            "parts": parts, "event_paths": paths, "cost": group.cost}
 
 
 if __name__ == "__main__":
@@ -335,9 +326,11 @@ if __name__ == "__main__":
     import sys
     import tempfile
 
+    from bench.detection_report import section
+
     with tempfile.TemporaryDirectory() as tmp:
         per_mode = int(sys.argv[1]) if len(sys.argv) > 1 else 3
         res = measure(Path(tmp), per_mode=per_mode, warmup=float(sys.argv[2]) if len(sys.argv) > 2 else 5,
-                      long_outage=float(sys.argv[3]) if len(sys.argv) > 3 else 60)
+                      long_outages=(float(sys.argv[3]) if len(sys.argv) > 3 else 60,), slow=2)
         print(json.dumps(res, indent=1, default=str))
         print("\n".join(section(res)))

@@ -66,10 +66,11 @@ class Pipeline:
 
 
 @contextmanager
-def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None) -> Iterator[Pipeline]:
+def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None,
+             target_settings: dict[str, dict] | None = None) -> Iterator[Pipeline]:
     """Start the simulator with `models` (name → ModelBehavior fields), one forwarder and one
-    target per model (default probes and interval), and `llmhealth run` with `settings`
-    merged into its config; yields once the store answers."""
+    target per model (default probes and interval, plus the model's `target_settings`), and
+    `llmhealth run` with `settings` merged into its config; yields once the store answers."""
     work.mkdir(parents=True, exist_ok=True)
     scenario = work / "models.yaml"
     scenario.write_text(yaml.safe_dump({"models": models}))
@@ -83,7 +84,8 @@ def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None) 
         _wait(client, f"http://127.0.0.1:{sim_port}/v1/models")
         with Forwarders(models, sim_port) as forwarders:
             targets = [{"name": name, "base_url": f"http://127.0.0.1:{forwarders.ports[name]}/v1",
-                        "model": name, "provider": "llmhealth-simulator"} for name in models]
+                        "model": name, "provider": "llmhealth-simulator",
+                        **(target_settings or {}).get(name, {})} for name in models]
             with running_pipeline(work, {"targets": targets, **(settings or {})}) as info:
                 pipe = Pipeline(info["url"], f"http://127.0.0.1:{sim_port}", forwarders,
                                 info["process"], info["log"], client, info["auth"])

@@ -1,8 +1,9 @@
-"""One probe attempt: the deadline, the facts gathered on the way and the final result.
+"""One probe attempt: the deadlines, the facts gathered on the way and the final result.
 
 `run_attempt` is the shared call shape of every protocol module: it runs the protocol's work
-under one overall deadline, turns any exception into an error type, measures the duration and
-freezes what the work observed into a `ProbeResult`. It never raises (except when cancelled).
+under one overall deadline and the probe's bounds (`prober.bounds`: first byte, gap between
+body reads), turns any exception into an error type, measures the duration and freezes what
+the work observed into a `ProbeResult`. It never raises (except when cancelled).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from prober.bounds import NO_BOUNDS, Bounds
 from prober.outcome import OK, ProbeResult, classify_exception
 from prober.ratelimit import RateLimit
+from prober.silence import SilenceWatch
 
 DETAIL_LIMIT = 300
 
@@ -40,6 +43,21 @@ class Attempt:
     bytes_received: int = 0
     rate_limits: tuple[RateLimit, ...] = ()
     retry_after_s: float | None = None
+    first_byte_s: float | None = None
+    max_silence_s: float | None = None
+    last_byte_at: float | None = None
+    watch: SilenceWatch | None = field(default=None, repr=False)
+
+    def mark_body_bytes(self) -> None:
+        """Record that body bytes arrived now, for the bounds' history and their watch."""
+        now = time.perf_counter()
+        if self.first_byte_s is None:
+            self.first_byte_s = now - self.started
+        elif self.last_byte_at is not None:
+            self.max_silence_s = max(self.max_silence_s or 0.0, now - self.last_byte_at)
+        self.last_byte_at = now
+        if self.watch is not None:
+            self.watch.heard()
 
     def mark_content(self) -> None:
         """Record that a chunk with content arrived now."""
@@ -69,24 +87,42 @@ Work = Callable[[Attempt], Awaitable[tuple[str, str]]]
 
 
 async def run_attempt(
-    target: str, kind: str, work: Work, *, timeout: float, secret: str | None
+    target: str,
+    kind: str,
+    work: Work,
+    *,
+    timeout: float,
+    secret: str | None,
+    bounds: Bounds | None = None,
 ) -> ProbeResult:
-    """Run `work` within `timeout` seconds and return its result.
+    """Run `work` within `timeout` seconds and `bounds` and return its result.
 
-    `work` returns (outcome, detail) or raises. An exception after an HTTP error status
-    arrived keeps that status's error type (a 500 whose body stalls is still `http_5xx`);
-    other exceptions go through `classify_exception`. `secret` is removed from the detail.
+    `work` returns (outcome, detail) or raises. A probe whose body's first byte does not
+    arrive within `bounds.first_byte` seconds of its start, or whose body then stays silent
+    for `bounds.gap` seconds (body reads go through `prober.body`, which marks them), is cut
+    (`prober.silence`): its outcome is `timeout` and its duration the time until the cut. An
+    exception after an
+    HTTP error status arrived keeps that status's error type (a 500 whose body stalls is
+    still `http_5xx`); other exceptions go through `classify_exception`. `secret` is removed
+    from the detail.
     """
+    bounds = bounds or NO_BOUNDS
     attempt = Attempt()
+    silence: asyncio.Timeout | None = None
     try:
-        async with asyncio.timeout(timeout):
-            outcome, detail = await work(attempt)
+        async with asyncio.timeout(timeout), asyncio.timeout(None) as silence:
+            attempt.watch = SilenceWatch(silence, bounds)
+            try:
+                outcome, detail = await work(attempt)
+            finally:
+                attempt.watch.close()
     except Exception as exc:  # noqa: BLE001 - every failure must become a result
         outcome, detail = attempt.status_failure or classify_exception(
             exc, streaming_started=attempt.streaming_started
         )
         if outcome == "timeout":
-            detail = f"{detail} (timeout {timeout:g}s)"
+            cut = silence is not None and silence.expired()
+            detail = _timeout_detail(attempt, detail, bounds, timeout, cut=cut)
     duration = time.perf_counter() - attempt.started
     return ProbeResult(
         target=target,
@@ -101,12 +137,25 @@ async def run_attempt(
         stream_clean=attempt.stream_clean,
         chunks=attempt.content_chunks,
         max_gap_s=attempt.max_gap_s,
+        first_byte_s=attempt.first_byte_s,
+        max_silence_s=attempt.max_silence_s,
         bytes_sent=attempt.bytes_sent,
         bytes_received=attempt.bytes_received,
         rate_limits=attempt.rate_limits,
         retry_after_s=attempt.retry_after_s,
         detail=redact(detail, secret)[:DETAIL_LIMIT],
     )
+
+
+def _timeout_detail(attempt: Attempt, detail: str, bounds: Bounds, timeout: float, *,
+                    cut: bool) -> str:
+    if not cut:
+        return f"{detail} (timeout {timeout:g}s)"
+    if attempt.first_byte_s is None:
+        return (f"no response byte within {bounds.first_byte:g}s "
+                f"(first-byte bound; timeout {timeout:g}s)")
+    return (f"response silent for {bounds.gap:g}s after {attempt.first_byte_s:.2f}s "
+            f"(gap bound; timeout {timeout:g}s)")
 
 
 def redact(text: str, secret: str | None) -> str:

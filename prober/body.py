@@ -28,7 +28,8 @@ async def iter_bounded(
 ) -> AsyncIterator[bytes]:
     """Yield the body's chunks as they arrive; raise `ProbeFailure(invalid_response)` as soon
     as the body announces or delivers more than `limit` bytes, or is content-encoded. Bytes
-    read are added to `attempt.bytes_received`."""
+    read are added to `attempt.bytes_received`, and each read marks the attempt's first byte
+    and silences (its bounds)."""
     _check_encoding(response)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -38,6 +39,7 @@ async def iter_bounded(
         received += len(chunk)
         if attempt is not None:
             attempt.bytes_received += len(chunk)
+            attempt.mark_body_bytes()
         if received > limit:
             raise too_large(limit)
         yield chunk

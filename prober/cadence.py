@@ -17,7 +17,10 @@ Pure arithmetic on a monotonic clock, so every rule is unit-testable without sle
   failure.
 * **Backoff**: from the `backoff_after`-th consecutive failure on, the gap doubles per
   further failure up to `backoff_max` (never below `interval`): a target that stays down is
-  probed less often but at least every `backoff_max` seconds.
+  probed less often but at least every `backoff_max` seconds. Only kinds that spend tokens
+  back off (`backoff`); a tokenless kind keeps its slots, as the target's free probe.
+* **Wake**: when the target's free probe sees it come back (`prober.recovery`), the next
+  probe moves to that instant; the backoff resumes if it fails again.
 * **Retry-After**: a 429 with `retry-after` moves the next probe to at least that far ahead,
   capped at `retry_after_max`; no confirmation probe runs earlier.
 """
@@ -36,6 +39,7 @@ class CadenceRules:
     backoff_after: int
     backoff_max: float
     retry_after_max: float
+    backoff: bool = True
 
 
 class Cadence:
@@ -64,7 +68,7 @@ class Cadence:
             self.planned = now + rules.confirm_delay
             return self.planned
         planned = self._slot_after(now)
-        if self.failures >= rules.backoff_after:
+        if rules.backoff and self.failures >= rules.backoff_after:
             doublings = self.failures - rules.backoff_after + 1
             gap = min(rules.interval * 2.0**doublings, max(rules.backoff_max, rules.interval))
             planned = max(planned, self._slot_at_or_after(self.planned + gap))
@@ -72,6 +76,16 @@ class Cadence:
             planned = max(planned, now + min(retry_after_s, rules.retry_after_max))
         self.planned = planned
         return planned
+
+    def wake(self, now: float) -> float:
+        """Plan the next probe for `now` if it was planned later."""
+        self.planned = min(self.planned, now)
+        return self.planned
+
+    @property
+    def backed_off(self) -> bool:
+        """Whether the next probe waits out a backoff (the run of failures reached it)."""
+        return self.rules.backoff and self.failures >= self.rules.backoff_after
 
     def skip(self, now: float) -> float:
         """Plan the next slot after `now` without a probe result (a paused probe)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from llmhealth.config.target import Target
+from prober.bounds import Bounds
 from prober.chat_shape import ShapeMemory
 from prober.outcome import ProbeResult
 
@@ -20,11 +21,11 @@ from prober.outcome import ProbeResult
 @dataclass(frozen=True)
 class ProbeContext:
     """Everything one probe of one target needs. `api_key` is None for targets without
-    `api_key_env`; `timeout` bounds the whole probe; no body read may exceed
-    `max_body_bytes`; `stream_max_tokens` caps a `stream` probe's answer. `memory` keeps
-    what the target's chat probes learned from requests the model refused
-    (`prober.rejection`): one context serves every probe of a target, so each probe starts
-    from what the previous ones learned."""
+    `api_key_env`; `timeout` bounds the whole probe and `bounds` its first byte and the
+    silences of its body (None: only `timeout`); no body read may exceed `max_body_bytes`;
+    `stream_max_tokens` caps a `stream` probe's answer. `memory` keeps what the target's chat
+    probes learned from requests the model refused (`prober.rejection`): one context serves
+    every probe of a target, so each probe starts from what the previous ones learned."""
 
     client: httpx.AsyncClient
     target: Target
@@ -32,6 +33,7 @@ class ProbeContext:
     timeout: float
     max_body_bytes: int
     stream_max_tokens: int = 8
+    bounds: Bounds | None = None
     memory: ShapeMemory = field(default_factory=ShapeMemory, compare=False)
 
     @property

@@ -49,7 +49,7 @@ async def probe_http(ctx: ProbeContext) -> ProbeResult:
         return judge_body(body, check.body_contains, check.json_path, check.json_equals)
 
     return await run_attempt(ctx.target.name, "http", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+                             secret=ctx.api_key, bounds=ctx.bounds)
 
 
 PROBES: dict[str, ProbeFn] = {"http": probe_http}

@@ -58,7 +58,7 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
         return openai.judge_model_list(json_object(body, "body"), ctx.target.model)
 
     return await run_attempt(ctx.target.name, "models", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+                             secret=ctx.api_key, bounds=ctx.bounds)
 
 
 PROBES: dict[str, ProbeFn] = {

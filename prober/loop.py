@@ -2,11 +2,14 @@
 
 This is the dispatcher. Each task waits for its next planned instant (`prober.cadence`), takes
 a slot on its endpoint (`prober.endpoints`), runs the protocol's probe function
-(`prober.protocols`), records the result through `Telemetry`, spends the target's token
-budget and logs changes of outcome (`prober.outcome_log`). Tasks share HTTP clients
-(`prober.clients`) and their endpoint's slots but nothing else, so a target that hangs only
-ever delays its own next probe, and other targets' probes on its endpoint by at most half
-their interval. Discovery tasks start and stop the probe tasks of the models they find.
+(`prober.protocols`) within the bounds its history gives (`prober.bounds`), records the
+result through `Telemetry`, spends the target's token budget and logs changes of outcome
+(`prober.outcome_log`). Tasks share HTTP clients (`prober.clients`) and their endpoint's
+slots, and the tasks of one target share its recovery state (`prober.recovery`): a target
+whose token-spending kinds back off gets a liveness task (`prober.liveness`) unless it
+probes a tokenless kind already. A target that hangs only ever delays its own next probe,
+and other targets' probes on its endpoint by at most half their interval. Discovery tasks
+start and stop the probe tasks of the models they find.
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ import asyncio
 import logging
 import random
 from collections.abc import Coroutine, Mapping
+from dataclasses import replace
 
 from llmhealth.config.model import Config
 from llmhealth.config.target import KINDS, Target
 from prober import budget
+from prober.bounds import BoundHistory, BoundRules
 from prober.cadence import Cadence, CadenceRules
 from prober.clients import ClientPool
 from prober.context import ProbeContext
 from prober.discovery_loop import discover_forever
 from prober.endpoints import EndpointLimits
+from prober.liveness import watch_forever
 from prober.outcome import OK, ProbeResult
 from prober.outcome_log import OutcomeLog
 from prober.protocols import probe_for
+from prober.recovery import TargetRecovery
 from prober.telemetry import Telemetry
 
 log = logging.getLogger("prober")
@@ -79,12 +86,19 @@ class Prober:
         )
 
     def start_target(self, target: Target, api_key: str | None) -> None:
-        """Start one probe loop per kind of `target` (a no-op for kinds already running)."""
+        """Start one probe loop per kind of `target` (a no-op for kinds already running), and
+        a liveness loop when every kind spends tokens."""
         ctx = self.context(target, api_key)
         token_budget = budget.TokenBudget(target.daily_token_budget)
+        costly = [kind for kind in target.kinds if kind not in budget.TOKENLESS_KINDS]
+        recovery = TargetRecovery(costly)
         for kind in target.kinds:
             if (target.name, kind) not in self.tasks:
-                self._spawn((target.name, kind), self._probe_forever(ctx, kind, token_budget))
+                self._spawn((target.name, kind),
+                            self._probe_forever(ctx, kind, token_budget, recovery))
+        if len(costly) == len(target.kinds) and (target.name, "liveness") not in self.tasks:
+            rules = self._cadence_rules(target, backoff=False)
+            self._spawn((target.name, "liveness"), watch_forever(self, ctx, recovery, rules))
 
     def stop_target(self, name: str) -> None:
         """Cancel every probe loop of the target called `name`."""
@@ -117,22 +131,27 @@ class Prober:
         if not task.cancelled() and task.exception() is not None and not self._crashed.done():
             self._crashed.set_result(task.exception())
 
-    async def _probe_forever(
-        self, ctx: ProbeContext, kind: str, token_budget: budget.TokenBudget
-    ) -> None:
+    def _cadence_rules(self, target: Target, *, backoff: bool) -> CadenceRules:
+        prober = self.config.prober
+        return CadenceRules(self.config.interval_for(target), prober.confirm_delay,
+                            confirm_failures=self.config.aggregator.breaker.failures,
+                            backoff_after=prober.backoff_after, backoff_max=prober.backoff_max,
+                            retry_after_max=prober.retry_after_max, backoff=backoff)
+
+    async def _probe_forever(self, ctx: ProbeContext, kind: str,
+                             token_budget: budget.TokenBudget, recovery: TargetRecovery) -> None:
         """Probe `kind` of `ctx.target` at the instants its `Cadence` plans, after a uniform
-        start jitter in [0, interval)."""
-        target, prober = ctx.target, self.config.prober
-        interval = self.config.interval_for(target)
+        start jitter in [0, interval), or at once when the target's free probe wakes it."""
+        target = ctx.target
+        free = kind in budget.TOKENLESS_KINDS
         clock = asyncio.get_running_loop()
-        rules = CadenceRules(interval, prober.confirm_delay,
-                             confirm_failures=self.config.aggregator.breaker.failures,
-                             backoff_after=prober.backoff_after, backoff_max=prober.backoff_max,
-                             retry_after_max=prober.retry_after_max)
-        cadence = Cadence(rules, start=clock.time() + random.uniform(0, interval))
+        rules = self._cadence_rules(target, backoff=not free)
+        cadence = Cadence(rules, start=clock.time() + random.uniform(0, rules.interval))
+        history = BoundHistory(BoundRules.of(self.config, target, kind))
         paused = False
         while True:
-            await asyncio.sleep(max(0.0, cadence.planned - clock.time()))
+            if await recovery.sleep_until(kind, max(0.0, cadence.planned - clock.time())):
+                cadence.wake(clock.time())
             run_kind = self._kind_within_budget(target, kind, token_budget)
             if run_kind != kind and not paused:
                 log.warning("target=%s kind=%s daily token budget of %d spent; %s until 00:00 UTC",
@@ -142,20 +161,29 @@ class Prober:
             if run_kind is None:
                 cadence.skip(clock.time())
                 continue
+            recovery.probing(kind)
+            bounds = history.bounds(cadence.failures) if run_kind == kind else None
             async with self.endpoints.slot(target):
                 self.telemetry.probe_started(target, run_kind, clock.time() - cadence.planned)
                 try:
-                    result = await probe_for(target, run_kind)(ctx)
+                    result = await probe_for(target, run_kind)(replace(ctx, bounds=bounds))
                 finally:
                     self.telemetry.probe_finished(target, run_kind)
             self._account(result, target, token_budget)
+            if run_kind == kind:
+                history.learn(result)
             retry_after = result.retry_after_s if result.outcome == "http_429" else None
             cadence.after(ok=result.outcome == OK, retry_after_s=retry_after, now=clock.time())
             self.outcomes.record(result, clock.time())
-            if cadence.failures == cadence.rules.backoff_after:
+            if cadence.backed_off and cadence.failures == cadence.rules.backoff_after:
                 log.debug("target=%s kind=%s failed %d times in a row; probing less often, at "
                           "least every %gs", target.name, run_kind, cadence.failures,
                           cadence.rules.backoff_max)
+            if not free:
+                recovery.costly_result(kind, cadence.failures, cadence.backed_off)
+            elif woken := recovery.free_result(result.outcome == OK):
+                log.info("target=%s kind=%s ok after failures; probing %s now",
+                         target.name, kind, ", ".join(woken))
 
     def _kind_within_budget(
         self, target: Target, kind: str, token_budget: budget.TokenBudget

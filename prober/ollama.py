@@ -46,7 +46,7 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
         return document if isinstance(document, tuple) else _judge_tags(document, ctx.target.model)
 
     return await run_attempt(ctx.target.name, "models", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+                             secret=ctx.api_key, bounds=ctx.bounds)
 
 
 async def probe_completion(ctx: ProbeContext) -> ProbeResult:
@@ -59,7 +59,7 @@ async def probe_completion(ctx: ProbeContext) -> ProbeResult:
         return document if isinstance(document, tuple) else _judge_completion(document, attempt)
 
     return await run_attempt(ctx.target.name, "completion", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+                             secret=ctx.api_key, bounds=ctx.bounds)
 
 
 async def probe_stream(ctx: ProbeContext) -> ProbeResult:
@@ -80,7 +80,7 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
         return failure or _judge_stream(attempt, state)
 
     return await run_attempt(ctx.target.name, "stream", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+                             secret=ctx.api_key, bounds=ctx.bounds)
 
 
 PROBES: dict[str, ProbeFn] = {

@@ -43,7 +43,7 @@ async def probe_models(ctx: ProbeContext) -> ProbeResult:
         return document if isinstance(document, tuple) else judge_model_list(document, ctx.target.model)
 
     return await run_attempt(ctx.target.name, "models", work, timeout=ctx.timeout,
-                             secret=ctx.api_key)
+                             secret=ctx.api_key, bounds=ctx.bounds)
 
 
 async def probe_completion(ctx: ProbeContext) -> ProbeResult:
@@ -60,7 +60,7 @@ async def probe_completion(ctx: ProbeContext) -> ProbeResult:
             return _judge_completion(document, attempt)
 
         return await run_attempt(ctx.target.name, "completion", work, timeout=timeout,
-                                 secret=ctx.api_key)
+                                 secret=ctx.api_key, bounds=ctx.bounds)
 
     return await probe_with_corrections(ctx, "completion", attempt_with)
 
@@ -93,7 +93,7 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
             return _judge_stream(attempt, state, reasoning=reasoning)
 
         return await run_attempt(ctx.target.name, "stream", work, timeout=timeout,
-                                 secret=ctx.api_key)
+                                 secret=ctx.api_key, bounds=ctx.bounds)
 
     return await probe_with_corrections(ctx, "stream", attempt_with)
 

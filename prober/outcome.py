@@ -40,7 +40,10 @@ class ProbeResult:
     no first content chunk, no usage reported). `detail` is a short human reason for a
     failure and never contains credentials. `max_gap_s` is the longest pause between two
     content chunks of a stream; `chunks` counts content chunks, also those received before a
-    cut. `rate_limits` and `retry_after_s` come from the response headers."""
+    cut. `first_byte_s` is the time from the request's start to the first byte of the
+    response body and `max_silence_s` the longest silence between two reads of that body
+    (None: no body byte, or it came in one piece); they set the probe bounds
+    (`prober.bounds`). `rate_limits` and `retry_after_s` come from the response headers."""
 
     target: str
     kind: str
@@ -54,6 +57,8 @@ class ProbeResult:
     stream_clean: bool | None = None
     chunks: int = 0
     max_gap_s: float | None = None
+    first_byte_s: float | None = None
+    max_silence_s: float | None = None
     bytes_sent: int = 0
     bytes_received: int = 0
     rate_limits: tuple[RateLimit, ...] = ()

@@ -97,6 +97,10 @@ class Telemetry:
         self._outcomes = meter.create_counter(
             "llmhealth.probe.outcomes", unit="{probe}", description="Finished probes by outcome"
         )
+        self._liveness = meter.create_counter(
+            "llmhealth.liveness.outcomes", unit="{probe}",
+            description="Finished liveness probes of backed-off targets by outcome",
+        )
         self._duration = meter.create_histogram(
             "gen_ai.client.operation.duration", unit="s", description="Probe duration"
         )
@@ -191,6 +195,15 @@ class Telemetry:
         if cost_usd:
             self._cost.add(cost_usd, attributes)
         self._record_rate_limits(result, target)
+
+    def record_liveness(self, result: ProbeResult, target: Target) -> None:
+        """Count one internal liveness probe (`prober.liveness`); nothing else of it is
+        recorded, so it never counts as a probe of the target's own kinds."""
+        attributes = {**target_attributes(target), "llmhealth.probe.kind": result.kind,
+                      "llmhealth.probe.outcome": result.outcome}
+        if result.outcome != OK:
+            attributes["error.type"] = result.outcome
+        self._liveness.add(1, attributes)
 
     def _record_stream(self, result: ProbeResult, attributes: dict[str, str | int]) -> None:
         self._stream_chunks.record(result.chunks, attributes)

@@ -44,6 +44,7 @@ from simulator.faults import HTTP_FAULTS, INVALID_JSON, TruncatedResponse, inval
 from simulator.openai_shapes import Reply
 from simulator.refusals import anthropic_refusal
 from simulator.replies import build_reply
+from simulator.stall import StalledResponse, stalled
 from simulator.state import SimState
 from simulator.streaming import CUT_AFTER_CHUNKS
 from simulator.waiting import ConnectionCut, Waiter
@@ -139,15 +140,21 @@ async def _answer(
     if chat.stream and fault not in HTTP_FAULTS:
         stream = _Stream(reply, sim.ttft(behavior), 1.0 / behavior.tokens_per_second, sim.waiter)
         headers = {"cache-control": "no-cache", **_headroom()}
-        return StreamingResponse(
-            _STREAMS[fault](stream), media_type="text/event-stream", headers=headers
-        )
+        if fault == "stream_stall":  # the three opening events and CUT_AFTER_CHUNKS deltas
+            events = stalled(_success_events(stream), 3 + CUT_AFTER_CHUNKS, behavior.hang_seconds,
+                             sim.waiter)
+        else:
+            events = _STREAMS[fault](stream)
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     if not await sim.waiter.sleep(sim.ttft(behavior) if chat.stream else sim.latency(behavior),
                                   request):
         return _overloaded()
     if fault in HTTP_FAULTS:
         return _http_error(fault)
-    response = _PLAIN[fault](reply)
+    if fault == "stream_stall":
+        response: Response = StalledResponse(message(reply), behavior.hang_seconds, sim.waiter)
+    else:
+        response = _PLAIN[fault](reply)
     response.headers.update(_headroom())
     return response
 

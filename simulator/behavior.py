@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from simulator.refusals import PRESETS, RequestRules
 
 ErrorKind = Literal[
-    "http_500", "http_429", "http_401", "timeout", "stream_cut", "invalid_json", "empty"
+    "http_500", "http_429", "http_401", "timeout", "stream_cut", "stream_stall", "invalid_json",
+    "empty",
 ]
 Seconds = Annotated[float, Field(gt=0)]
 Rate = Annotated[float, Field(ge=0, le=1)]
@@ -44,11 +45,12 @@ class ModelBehavior(BaseModel):
     `latency_p50` and 99th percentile `latency_p99`; streams send their first chunk after a
     TTFT drawn the same way from `ttft_p50`/`ttft_p99`, then one chunk every
     1/`tokens_per_second`. Each request fails with `error_kind` with probability
-    `error_rate`; a `timeout` fault hangs for `hang_seconds`. `schedule` phases cycle
-    forever from the model's start time; an empty schedule means the base behaviour always.
-    `rules` are what the model demands of a request (`simulator.refusals.RequestRules`, or
-    the name of one of its `PRESETS`, e.g. `o3-mini`); a request that breaks one is refused
-    with a 400 before any fault is drawn.
+    `error_rate`; a `timeout` fault hangs for `hang_seconds` before answering, a
+    `stream_stall` goes silent for `hang_seconds` mid-answer (`simulator.stall`). `schedule`
+    phases cycle forever from the model's start time; an empty schedule means the base
+    behaviour always. `rules` are what the model demands of a request
+    (`simulator.refusals.RequestRules`, or the name of one of its `PRESETS`, e.g. `o3-mini`);
+    a request that breaks one is refused with a 400 before any fault is drawn.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -26,6 +26,7 @@ from simulator.chat_request import ChatMessage, ChatRequest
 from simulator.faults import HTTP_FAULTS, INVALID_JSON, TruncatedResponse, invalid_json
 from simulator.openai_shapes import Reply
 from simulator.replies import build_reply
+from simulator.stall import StalledResponse, stalled
 from simulator.state import SimState
 from simulator.streaming import CUT_AFTER_CHUNKS
 from simulator.waiting import ConnectionCut, Waiter
@@ -155,11 +156,17 @@ async def _answer(
     if not chat.body.stream:
         generating = min(delay / 2, len(reply.words) * per_token)
         timings = chat.timings(delay - generating, generating)
-        return _PLAIN[fault](shapes.chat_done(chat.body.model, reply, timings,
-                                              content=reply.content))
+        done = shapes.chat_done(chat.body.model, reply, timings, content=reply.content)
+        if fault == "stream_stall":
+            return StalledResponse(done, behavior.hang_seconds, sim.waiter)
+        return _PLAIN[fault](done)
     plan = _StreamPlan(chat.body.model, reply, delay, per_token,
                        chat.timings(delay, len(reply.words) * per_token), sim.waiter)
-    return StreamingResponse(_STREAMS[fault](plan), media_type="application/x-ndjson")
+    if fault == "stream_stall":  # CUT_AFTER_CHUNKS lines, then silence
+        lines = stalled(_success_lines(plan), CUT_AFTER_CHUNKS, behavior.hang_seconds, sim.waiter)
+    else:
+        lines = _STREAMS[fault](plan)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
 # Non-stream body per fault kind (None = no fault); HTTP faults are handled before.

@@ -13,8 +13,9 @@ from simulator.behavior import ErrorKind, ModelBehavior
 from simulator.chat_request import DEFAULT_MAX_TOKENS, ChatRequest
 from simulator.faults import HTTP_FAULTS, TruncatedResponse, http_error, invalid_json, unavailable
 from simulator.openai_shapes import Reply, completion, empty_completion
+from simulator.stall import StalledResponse, stalled
 from simulator.state import SimState
-from simulator.streaming import STREAMS, StreamPlan
+from simulator.streaming import CUT_AFTER_CHUNKS, STREAMS, StreamPlan
 
 _VOCABULARY = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
 
@@ -66,6 +67,8 @@ async def answer(
         return unavailable()
     if fault in HTTP_FAULTS:
         return http_error(fault)
+    if fault == "stream_stall":
+        return StalledResponse(completion(reply), behavior.hang_seconds, state.waiter)
     return _PLAIN[fault](reply)
 
 
@@ -89,6 +92,11 @@ async def _stream(
         include_usage=chat.include_usage,
         waiter=state.waiter,
     )
+    if fault == "stream_stall":  # the role chunk and CUT_AFTER_CHUNKS contents, then silence
+        events = stalled(STREAMS[None](plan), 1 + CUT_AFTER_CHUNKS, behavior.hang_seconds,
+                         state.waiter)
+    else:
+        events = STREAMS[fault](plan)
     return StreamingResponse(
-        STREAMS[fault](plan), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+        events, media_type="text/event-stream", headers={"cache-control": "no-cache"}
     )

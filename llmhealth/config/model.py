@@ -16,7 +16,7 @@ from llmhealth.config.aggregator import AggregatorSettings
 from llmhealth.config.errors import rule_error
 from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
 from llmhealth.config.target import LOCAL_PROTOCOLS, Target, Thresholds
-from llmhealth.config.types import EnvName, Port, Seconds, Strict
+from llmhealth.config.types import AutoSeconds, EnvName, Port, Seconds, Strict
 
 
 def _probe_interval_floor(seconds: float) -> float:
@@ -31,6 +31,11 @@ def _probe_interval_floor(seconds: float) -> float:
 class ProberSettings(Strict):
     interval: Annotated[Seconds, AfterValidator(_probe_interval_floor)] = 5.0
     timeout: Seconds = 10.0
+    first_byte_timeout: AutoSeconds = "auto"
+    gap_timeout: AutoSeconds = "auto"
+    auto_timeout_factor: Annotated[float, Field(ge=1)] = 4.0
+    auto_timeout_floor: Seconds = 1.0
+    auto_timeout_samples: Annotated[int, Field(ge=1, le=50)] = 5
     export_interval: Seconds = 1.0
     export_buffer: Seconds = 600.0
     stream_max_tokens: Annotated[int, Field(ge=1, le=64)] = 8
@@ -159,6 +164,14 @@ class Config(Strict):
 
     def timeout_for(self, target: Target) -> float:
         return target.timeout or self.prober.timeout
+
+    def first_byte_timeout_for(self, target: Target) -> float | str:
+        """Seconds, or `auto` (prober.bounds)."""
+        return target.first_byte_timeout or self.prober.first_byte_timeout
+
+    def gap_timeout_for(self, target: Target) -> float | str:
+        """Seconds, or `auto` (prober.bounds)."""
+        return target.gap_timeout or self.prober.gap_timeout
 
     def concurrency_for(self, target: Target) -> int:
         """At most this many probes in flight at once on the target's endpoint."""

@@ -14,7 +14,15 @@ from pydantic import Field, model_validator
 
 from llmhealth.config.errors import rule_error
 from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
-from llmhealth.config.types import NAME_PATTERN, EnvName, Ratio, Seconds, Strict, Url
+from llmhealth.config.types import (
+    NAME_PATTERN,
+    AutoSeconds,
+    EnvName,
+    Ratio,
+    Seconds,
+    Strict,
+    Url,
+)
 
 Protocol = Literal["openai", "azure", "anthropic", "ollama", "lmstudio", "http"]
 ProbeKind = Literal["models", "completion", "stream", "http"]
@@ -129,6 +137,8 @@ class Target(Strict):
     interval: Seconds | None = None
     allow_fast_interval: bool = False
     timeout: Seconds | None = None
+    first_byte_timeout: AutoSeconds | None = None
+    gap_timeout: AutoSeconds | None = None
     concurrency: Annotated[int, Field(ge=1)] | None = None
     daily_token_budget: Annotated[int, Field(ge=0)] | None = None
     price: Price | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -23,6 +23,22 @@ def parse_duration(value: object) -> object:
     return value
 
 
+def parse_auto_duration(value: object) -> object:
+    """`"auto"` as it is; anything else as `parse_duration`."""
+    if isinstance(value, str) and value.strip() == "auto":
+        return "auto"
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or auto") from None
+
+
+def _positive_or_auto(value: float | str) -> float | str:
+    if value != "auto" and value <= 0:
+        raise ValueError("must be greater than 0, or auto")
+    return value
+
+
 def _env_name(value: str) -> str:
     # Never echo the value: a pasted API key would end up in the error text.
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
@@ -34,6 +50,9 @@ def _env_name(value: str) -> str:
 Url = Annotated[str, AfterValidator(check_base_url)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+AutoSeconds = Annotated[Literal["auto"] | float, BeforeValidator(parse_auto_duration),
+                        AfterValidator(_positive_or_auto)]
+"""A duration, or `auto`: a value the prober derives at run time (prober.bounds)."""
 Port = Annotated[int, Field(ge=1, le=65535)]
 Ratio = Annotated[float, Field(ge=0, le=1)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"

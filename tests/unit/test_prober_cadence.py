@@ -78,3 +78,54 @@ def test_skip_moves_to_next_slot_without_touching_failures() -> None:
     cadence.after(ok=False, retry_after_s=None, now=0.5)
     assert cadence.skip(now=10.1) == pytest.approx(20.0)
     assert cadence.failures == 1
+
+
+@pytest.mark.parametrize(("outcomes", "starts"), [
+    pytest.param([FAIL] * 8, [0, 2.5, 5, 10, 20, 30, 40, 50, 60], id="tokenless-keeps-slots"),
+    pytest.param([FAIL] * 5 + [OK, OK], [0, 2.5, 5, 10, 20, 30, 32.5, 40],
+                 id="tokenless-recovery-confirmed"),
+    pytest.param([OK, (False, 45.0), OK], [0, 10, 55.5, 58.0], id="tokenless-retry-after-holds"),
+])
+def test_tokenless_kinds_never_back_off(outcomes: list[tuple[bool, float | None]],
+                                        starts: list[float]) -> None:
+    assert run(outcomes, replace(RULES, backoff=False)) == pytest.approx(starts)
+
+
+def test_backed_off_from_backoff_after_on() -> None:
+    cadence = Cadence(RULES, start=0.0)
+    seen = []
+    for _ in range(5):
+        cadence.after(ok=False, retry_after_s=None, now=cadence.planned + DURATION)
+        seen.append(cadence.backed_off)
+    cadence.after(ok=True, retry_after_s=None, now=cadence.planned + DURATION)
+    assert seen + [cadence.backed_off] == [False, False, False, True, True, False]
+    tokenless = Cadence(replace(RULES, backoff=False), start=0.0)
+    for _ in range(5):
+        tokenless.after(ok=False, retry_after_s=None, now=tokenless.planned + DURATION)
+    assert not tokenless.backed_off
+
+
+@pytest.mark.parametrize(("wake_at", "starts"), [
+    # backed off: failures at 0, 2.5, 5, 10 (4th), next planned at 30; woken at 17
+    pytest.param(17.0, [0, 2.5, 5, 10, 17, 19.5, 30], id="woken-probe-ok-recovery-confirmed"),
+    pytest.param(31.0, [0, 2.5, 5, 10, 30, 32.5, 40], id="wake-after-the-planned-probe-is-moot"),
+])
+def test_wake_moves_the_next_probe_forward(wake_at: float, starts: list[float]) -> None:
+    cadence = Cadence(RULES, start=0.0)
+    planned = [cadence.planned]
+    for _ in range(4):
+        planned.append(cadence.after(ok=False, retry_after_s=None, now=cadence.planned + DURATION))
+    if wake_at < cadence.planned:
+        planned[-1] = cadence.wake(wake_at)
+    for _ in range(2):
+        planned.append(cadence.after(ok=True, retry_after_s=None, now=cadence.planned + DURATION))
+    assert planned == pytest.approx(starts)
+
+
+def test_woken_probe_that_fails_resumes_the_backoff() -> None:
+    cadence = Cadence(RULES, start=0.0)
+    for _ in range(4):
+        cadence.after(ok=False, retry_after_s=None, now=cadence.planned + DURATION)
+    assert cadence.wake(17.0) == 17.0
+    # 5th failure: the gap doubles again from the woken probe (40 s), to the slot at or after
+    assert cadence.after(ok=False, retry_after_s=None, now=17.5) == pytest.approx(60.0)
