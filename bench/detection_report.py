@@ -97,24 +97,25 @@ def _cost_table(result: dict) -> list[str]:
     lines = [
         ("What a target that stays down costs, per target during the outage (means over the row's "
          "targets, from the stored points): *token-spending probes* = failed `completion` and "
-         "`stream` probes; *today* = the same count from the cadence arithmetic of the backoff "
-         "without a free probe (`bench.outage_cost.today_costly_probes`, mean over the phase), which "
-         "the free probe leaves unchanged (a free probe that fails and then succeeds wakes the "
-         "failing kinds: one extra probe each); *free probes* = liveness probes (`models`, no "
-         "tokens), in brackets those that failed; "
-         "*tokens* = tokens the provider reported as used (a failed request is not answered, so "
-         f"nothing is billed); *at most* = if every token-spending request had been billed like an "
-         f"answered probe ({per_probe:.1f} tokens each, measured before the flip)."), "",
-        "| failure mode | outage (s) | token-spending probes | today | ratio | free probes (failed) | tokens | at most |",
+         "`stream` probes, and of them *billable*, those whose failure may have been billed (not a "
+         "refused connection or an error status answered before any generation: those keep their "
+         "slots instead of backing off); *backoff* = the count of probes the backoff allows a target "
+         "whose every failure may be billed, from the cadence arithmetic "
+         "(`bench.outage_cost.today_costly_probes`, mean over the phase); *free probes* = liveness "
+         "probes (`models`, no tokens), in brackets those that failed; *tokens* = tokens the "
+         "provider reported as used; *at most* = if every billable probe had been billed like an "
+         f"answered probe ({per_probe:.1f} tokens each, measured before the flip), against the "
+         "backoff's allowance."), "",
+        "| failure mode | outage (s) | token-spending probes | billable | backoff | free probes (failed) | tokens | at most (allowance) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in rows:
         cost = m["cost"]
         today = result["today"][f"{m['hold']:g}"]
-        ratio = cost["costly"] / today if today else float("nan")
-        lines.append(f"| {m['label']} | {cost['outage_s']:.0f} | {cost['costly']:.1f} | {today:.1f} | "
-                     f"{ratio:.2f} | {cost['free']:.1f} ({cost.get('free_failed', 0.0):.1f}) | {cost['tokens']:.0f} | "
-                     f"{cost['costly'] * per_probe:.0f} |")
+        lines.append(f"| {m['label']} | {cost['outage_s']:.0f} | {cost['costly']:.1f} | "
+                     f"{cost.get('billable', cost['costly']):.1f} | {today:.1f} | "
+                     f"{cost['free']:.1f} ({cost.get('free_failed', 0.0):.1f}) | {cost['tokens']:.0f} | "
+                     f"{cost.get('billable', cost['costly']) * per_probe:.0f} ({today * per_probe:.0f}) |")
     return lines
 
 
@@ -137,14 +138,11 @@ def _notes(result: dict) -> list[str]:
     notes = []
     for m in result["modes"]:
         recover, detect = m["parts"]["recover"], m["parts"]["detect"]
-        if m["hold"] and m["mode"] == "http_500" and recover["first_failure"] > 10:
+        if m["hold"] and recover["first_failure"] > 10:
             notes.append(
                 f"- {m['label']}: recovery waits {recover['first_failure']:.0f} s (median) for the first "
-                "successful probe. Only the chat route fails, so the free probe (the model list) succeeds "
-                "throughout and cannot tell when the model is back; the token-spending kinds keep their "
-                "backoff (from the 6th failure in a row, doubling up to 60 s: failures at about 0, 1, 2, "
-                "5, 10, 15 s, then 25, 45, 85, 145 s … after the flip), and the target is seen back at "
-                "its next backed-off probe.")
+                "successful probe: the token-spending kinds were backed off and the free probe did not "
+                "wake them.")
         elif m["bounds_off"]:
             notes.append(
                 f"- {m['label']}: every failed probe takes the 10 s timeout, so the first failure is exported "

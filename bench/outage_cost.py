@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 def today_costly_probes(outage_s: float, duration_s: float = 0.005) -> float:
     """Token-spending probes per target (both kinds) that the default cadence sends during an
-    outage of `outage_s` seconds when each fails within `duration_s`: mean over the target's
-    phase. The cadence of these kinds is unchanged by the free probe, so this is today's
-    number and the expected one."""
+    outage of `outage_s` seconds when each fails within `duration_s` and may have been billed
+    (so it backs off): mean over the target's phase. This is the backoff's count before the
+    free probe, the most a target that stays down may be billed for."""
     config = Config()
     prober = config.prober
     rules = CadenceRules(prober.interval, prober.confirm_delay,
@@ -36,6 +36,10 @@ def today_costly_probes(outage_s: float, duration_s: float = 0.005) -> float:
         counts.append(probes)
     return 2 * statistics.mean(counts)
 
+
+FREE_OUTCOMES = ["connect", "dns", "tls", "auth", "http_4xx", "probe_rejected", "http_5xx"]
+"""Failures answered before any generation or never sent (`prober.budget.failure_costs_nothing`,
+which also checks that no usage came with them)."""
 
 _AT = "fromUnixTimestamp64Milli(toInt64(1000 * {%s:Float64}), 'UTC')"
 
@@ -56,13 +60,16 @@ def tokens_per_answered_probe(pipe: Pipeline, names: list[str]) -> float:
 
 
 def outage_cost(pipe: Pipeline, group: Mode) -> dict:
-    """Per target, means over the group: failed token-spending probes stored during the outage,
-    liveness probes, and tokens reported as used."""
+    """Per target, means over the group: failed token-spending probes stored during the outage
+    (all, and those whose failure may have been billed), liveness probes, and tokens reported
+    as used."""
     params = {"names": group.names, "since": min(group.flipped.values()),
-              "until": max(group.back.values())}
+              "until": max(group.back.values()), "free": FREE_OUTCOMES}
     window = f"TimeUnix > {_AT % 'since'} AND TimeUnix <= {_AT % 'until'} + INTERVAL 1 SECOND"
     costly = pipe.query(f"""
-        SELECT sum(Value) AS n FROM otel_metrics_sum
+        SELECT sum(Value) AS n,
+               sumIf(Value, Attributes['llmhealth.probe.outcome'] NOT IN {{free:Array(String)}}) AS billable
+        FROM otel_metrics_sum
         WHERE MetricName = 'llmhealth.probe.outcomes' AND Attributes['llmhealth.probe.outcome'] != 'ok'
           AND Attributes['llmhealth.probe.kind'] IN ('completion', 'stream')
           AND Attributes['llmhealth.target'] IN {{names:Array(String)}} AND {window}""", params)
@@ -78,7 +85,8 @@ def outage_cost(pipe: Pipeline, group: Mode) -> dict:
           AND TimeUnix > {_AT % 'since'} + INTERVAL 1 SECOND AND TimeUnix <= {_AT % 'until'}""",
                         params)
     n = len(group.names)
-    return {"costly": (costly[0]["n"] or 0) / n, "free": (free[0]["n"] or 0) / n,
+    return {"costly": (costly[0]["n"] or 0) / n, "billable": (costly[0]["billable"] or 0) / n,
+            "free": (free[0]["n"] or 0) / n,
             "free_failed": (free[0]["failed"] or 0) / n,
             "tokens": (tokens[0]["n"] or 0) / n,
             "outage_s": statistics.median(group.back[k] - group.flipped[k] for k in group.back)}

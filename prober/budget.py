@@ -29,6 +29,21 @@ def tokens_spent(result: ProbeResult) -> tuple[int, int]:
     return ESTIMATED_INPUT_TOKENS, max(result.chunks, 1)
 
 
+FREE_FAILURES = frozenset({"connect", "dns", "tls"})
+"""Failures before the request reached the server."""
+
+
+def failure_costs_nothing(result: ProbeResult) -> bool:
+    """Whether a failed probe certainly cost nothing: the connection never opened, or the
+    server answered an error status before generating anything. Not a 429 (probing on would
+    spend the quota the provider is protecting), nor a timeout or a broken answer (the
+    provider may have generated, and billed, tokens)."""
+    if result.outcome in FREE_FAILURES:
+        return True
+    status = result.http_status
+    return status is not None and status >= 400 and status != 429 and sum(tokens_spent(result)) == 0
+
+
 def cost_usd(tokens: tuple[int, int], price: Price | None) -> float | None:
     """Estimated price of `tokens` (input, output) in USD; None without a price."""
     if price is None:

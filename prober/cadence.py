@@ -18,7 +18,14 @@ Pure arithmetic on a monotonic clock, so every rule is unit-testable without sle
 * **Backoff**: from the `backoff_after`-th consecutive failure on, the gap doubles per
   further failure up to `backoff_max` (never below `interval`): a target that stays down is
   probed less often but at least every `backoff_max` seconds. Only kinds that spend tokens
-  back off (`backoff`); a tokenless kind keeps its slots, as the target's free probe.
+  back off (`backoff`); a tokenless kind keeps its slots, as the target's free probe. And
+  only failures that may have cost something count: a failure the caller marks `free` (an
+  error status answered before any generation, a connection that never opened) keeps the
+  slots, so a model whose chat route answers 500 is seen back within an interval at no
+  token cost.
+* **Refusals**: a probe the model refused (`refused`, the request itself is wrong) is
+  neither a failure nor a success of the target: the next probe runs on the next slot and
+  the run of failures is left as it was.
 * **Wake**: when the target's free probe sees it come back (`prober.recovery`), the next
   probe moves to that instant; the backoff resumes if it fails again.
 * **Retry-After**: a 429 with `retry-after` moves the next probe to at least that far ahead,
@@ -51,15 +58,19 @@ class Cadence:
         self.planned = start
         self.failures = 0
         self._confirming = False
+        self._backing_off = False
 
-    def after(self, *, ok: bool, retry_after_s: float | None, now: float) -> float:
+    def after(self, *, ok: bool, retry_after_s: float | None, now: float,
+              free: bool = False) -> float:
         """Record the outcome of the probe planned for `self.planned` and finished at `now`;
-        return (and remember) when the next probe is planned."""
+        return (and remember) when the next probe is planned. `free`: a failure that cost
+        nothing (it never backs off)."""
         rules = self.rules
         recovered = ok and self.failures > 0
         self.failures = 0 if ok else self.failures + 1
         honour_retry_after = retry_after_s is not None and not ok
         was_confirming, self._confirming = self._confirming, False
+        self._backing_off = rules.backoff and not free and self.failures >= rules.backoff_after
         if not honour_retry_after and (
             (not ok and self.failures < rules.confirm_failures)
             or (recovered and not was_confirming)
@@ -68,7 +79,7 @@ class Cadence:
             self.planned = now + rules.confirm_delay
             return self.planned
         planned = self._slot_after(now)
-        if rules.backoff and self.failures >= rules.backoff_after:
+        if self._backing_off:
             doublings = self.failures - rules.backoff_after + 1
             gap = min(rules.interval * 2.0**doublings, max(rules.backoff_max, rules.interval))
             planned = max(planned, self._slot_at_or_after(self.planned + gap))
@@ -77,6 +88,13 @@ class Cadence:
         self.planned = planned
         return planned
 
+    def refused(self, now: float) -> float:
+        """Record a probe the model refused: plan the next slot, keep the run of failures."""
+        self._confirming = False
+        self._backing_off = False
+        self.planned = self._slot_after(now)
+        return self.planned
+
     def wake(self, now: float) -> float:
         """Plan the next probe for `now` if it was planned later."""
         self.planned = min(self.planned, now)
@@ -84,8 +102,8 @@ class Cadence:
 
     @property
     def backed_off(self) -> bool:
-        """Whether the next probe waits out a backoff (the run of failures reached it)."""
-        return self.rules.backoff and self.failures >= self.rules.backoff_after
+        """Whether the next probe waits out a backoff (the run of costly failures reached it)."""
+        return self._backing_off
 
     def skip(self, now: float) -> float:
         """Plan the next slot after `now` without a probe result (a paused probe)."""

@@ -5,6 +5,11 @@ targets costs O(targets) per probe. Each client here serves at most `TARGETS_PER
 targets of one endpoint: pools stay small, targets of one endpoint still share connections
 (and HTTP/2 multiplexing on https://), and all clients share one TLS context (loading the CA
 bundle once).
+
+Idle connections are dropped after `KEEPALIVE_EXPIRY_S`, under the 5 s that uvicorn-based
+servers (vLLM, LiteLLM, the simulator) keep an idle connection open by default: reusing a
+connection the server is closing at that moment loses the request, a failure of ours that the
+target would be charged with.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from llmhealth.config.target import Target
 from prober.endpoints import endpoint_of
 
 TARGETS_PER_CLIENT = 32
+KEEPALIVE_EXPIRY_S = 4.0
 
 
 class ClientPool:
@@ -40,7 +46,8 @@ class ClientPool:
             http2=True,
             verify=self._tls,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=4 * TARGETS_PER_CLIENT),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=4 * TARGETS_PER_CLIENT,
+                                keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
         shards.append((client, {target.name}))
         return client

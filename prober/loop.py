@@ -173,7 +173,11 @@ class Prober:
             if run_kind == kind:
                 history.learn(result)
             retry_after = result.retry_after_s if result.outcome == "http_429" else None
-            cadence.after(ok=result.outcome == OK, retry_after_s=retry_after, now=clock.time())
+            if result.outcome == "probe_rejected":
+                cadence.refused(clock.time())
+            else:
+                cadence.after(ok=result.outcome == OK, retry_after_s=retry_after, now=clock.time(),
+                              free=budget.failure_costs_nothing(result))
             self.outcomes.record(result, clock.time())
             if cadence.backed_off and cadence.failures == cadence.rules.backoff_after:
                 log.debug("target=%s kind=%s failed %d times in a row; probing less often, at "

@@ -10,7 +10,8 @@ of at the end of its backoff.
 
 A free probe that succeeds all along (the endpoint answers; only the model fails) wakes
 nothing, so a target that stays down is probed, and billed, by its backoff and no more: at
-most one extra probe per kind each time the free probe comes back after being down.
+most one extra probe per kind each time the free probe comes back after being down. (Failures
+that cost nothing, such as a 500 from the chat route, do not back off at all: `prober.cadence`.)
 
 `TargetRecovery` is shared by the probe loops of one target, on one event loop.
 """

@@ -41,7 +41,7 @@ def test_labels() -> None:
 
 
 def test_section_rows_costs_and_slow_targets() -> None:
-    cost = {"costly": 34.2, "free": 117.0, "free_failed": 116.0, "tokens": 0.0, "outage_s": 600.0}
+    cost = {"costly": 240.0, "billable": 0.0, "free": 117.0, "free_failed": 116.0, "tokens": 0.0, "outage_s": 600.0}
     result = {
         "per_mode": 20, "poll_s": 0.2, "warmup_s": 30.0, "targets": 210, "tokens_per_probe": 13.0,
         "today": {"600": 34.0},
@@ -51,7 +51,8 @@ def test_section_rows_costs_and_slow_targets() -> None:
     }
     text = "\n".join(section(result))
     assert "| timeout (hang) | 20/20 | 1.0 / 9.0 / 30.0 | 8 | 20/20 | 1.0 / 8.0 / 30.0 | met |" in text
-    assert "| connection refused, 10 min outage | 600 | 34.2 | 34.0 | 1.01 | 117.0 (116.0) | 0 | 445 |" in text
+    assert ("| connection refused, 10 min outage | 600 | 240.0 | 0.0 | 34.0 | 117.0 (116.0) | 0 | "
+            "0 (442) |") in text
     assert "| 1,500 | 1,497 | 3 | 10.0 s | 9.7 |" in text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmhealth.config.target import Price
-from prober.budget import DAY_S, TokenBudget, cost_usd, tokens_spent
+from prober.budget import DAY_S, TokenBudget, cost_usd, failure_costs_nothing, tokens_spent
 from prober.outcome import ProbeResult
 
 
@@ -26,6 +26,22 @@ def result(kind: str = "completion", **fields: object) -> ProbeResult:
 ])
 def test_tokens_spent(probe: ProbeResult, tokens: tuple[int, int]) -> None:
     assert tokens_spent(probe) == tokens
+
+
+@pytest.mark.parametrize(("probe", "free"), [
+    pytest.param(result(outcome="connect"), True, id="refused-connection"),
+    pytest.param(result(outcome="dns"), True, id="dns"),
+    pytest.param(result(outcome="http_5xx", http_status=500), True, id="error-status"),
+    pytest.param(result(outcome="auth", http_status=401), True, id="auth"),
+    pytest.param(result(outcome="http_429", http_status=429), False, id="rate-limited"),
+    pytest.param(result(outcome="timeout"), False, id="timeout-may-have-generated"),
+    pytest.param(result("stream", outcome="stream_interrupted", http_status=200, chunks=3), False,
+                 id="cut-stream"),
+    pytest.param(result(outcome="http_5xx", http_status=500, output_tokens=4), False,
+                 id="error-with-usage"),
+])
+def test_failure_costs_nothing(probe: ProbeResult, free: bool) -> None:
+    assert failure_costs_nothing(probe) is free
 
 
 def test_cost() -> None:

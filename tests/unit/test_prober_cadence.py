@@ -129,3 +129,26 @@ def test_woken_probe_that_fails_resumes_the_backoff() -> None:
     assert cadence.wake(17.0) == 17.0
     # 5th failure: the gap doubles again from the woken probe (40 s), to the slot at or after
     assert cadence.after(ok=False, retry_after_s=None, now=17.5) == pytest.approx(60.0)
+
+
+def test_failures_that_cost_nothing_keep_the_slots() -> None:
+    cadence = Cadence(RULES, start=0.0)
+    starts = [cadence.planned]
+    for _ in range(8):
+        starts.append(cadence.after(ok=False, retry_after_s=None, now=cadence.planned + DURATION,
+                                    free=True))
+    assert starts == pytest.approx([0, 2.5, 5, 10, 20, 30, 40, 50, 60])
+    assert not cadence.backed_off
+    # the first failure that may have cost tokens backs off as far as the run of failures says
+    assert cadence.after(ok=False, retry_after_s=None, now=60.5) == pytest.approx(120)
+    assert cadence.backed_off
+
+
+def test_a_refused_probe_is_neither_failure_nor_success() -> None:
+    cadence = Cadence(RULES, start=0.0)
+    cadence.after(ok=False, retry_after_s=None, now=0.5)
+    assert cadence.refused(now=3.0) == pytest.approx(10)
+    assert cadence.failures == 1
+    # no confirmation probe for the refusal, and the run of failures goes on from where it was
+    assert cadence.after(ok=False, retry_after_s=None, now=10.5) == pytest.approx(12.5)
+    assert cadence.failures == 2

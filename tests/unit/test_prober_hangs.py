@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ from llmhealth.config.model import Config
 from llmhealth.config.target import Target
 from prober import anthropic, ollama, openai
 from prober.bounds import Bounds
+from prober.budget import tokens_spent
 from prober.context import ProbeContext
 from prober.outcome import ProbeResult
 from simulator.behavior import ModelBehavior
@@ -113,7 +114,8 @@ def simulator_on(port: int, models: dict[str, ModelBehavior]) -> Iterator[str]:
 
 
 def test_recovery_reprobes_the_backed_off_kinds_after_the_free_probe() -> None:
-    """The endpoint refuses connections for 3 s: the costly kinds back off (to 20 s), the
+    """The endpoint answers 429 to everything for 3 s (a failure that backs off: probing on
+    would spend the quota the provider protects): the costly kinds back off (to 20 s), the
     liveness probe fails every 0.1 s; when the endpoint answers again, the liveness probe
     succeeds and the costly kinds are probed at once, not 20 s later."""
     settings = {"backoff_after": 2, "backoff_max": "20s"}
@@ -125,8 +127,9 @@ def test_recovery_reprobes_the_backed_off_kinds_after_the_free_probe() -> None:
         with simulator_on(port, models):
             loop = Loop(config(base_url, ["m"], **settings))
             await asyncio.sleep(1.0)
-        down = time.monotonic()
-        await asyncio.sleep(3.0)
+        async with rate_limiting_on(port):
+            down = time.monotonic()
+            await asyncio.sleep(3.0)
         with simulator_on(port, models):
             back = time.monotonic()
             await asyncio.sleep(1.5)
@@ -136,6 +139,7 @@ def test_recovery_reprobes_the_backed_off_kinds_after_the_free_probe() -> None:
     loop, down, back = asyncio.run(whole())
     during = [r for r in loop.results(down) if r.outcome != "ok" and loop_time_before(loop, r, back)]
     assert {r.kind for r in during} == {"completion", "stream"}
+    assert {r.outcome for r in during} == {"http_429"}
     # Backed off after 2 failures: no more than the confirmations and a doubling or two.
     assert len(during) <= 2 * 5, len(during)
     liveness = [r for at, r in loop.telemetry.liveness if at >= down]
@@ -153,9 +157,10 @@ def loop_time_before(loop: Loop, result: ProbeResult, instant: float) -> bool:
     return next(at for at, r in loop.telemetry.results if r is result) < instant
 
 
-def test_a_model_that_stays_down_keeps_its_backoff() -> None:
-    """Only the model fails (HTTP 500 on chat; the model list answers): the liveness probe
-    succeeds all along, so it wakes nothing and the costly kinds keep their backoff."""
+def test_a_model_whose_chat_fails_keeps_its_slots() -> None:
+    """Only the model fails (HTTP 500 on chat; the model list answers): a 500 costs no
+    tokens, so the costly kinds keep their slots instead of backing off (the model is seen
+    back within an interval), no liveness probe is needed, and nothing is billed."""
 
     async def scenario(base_url: str) -> tuple[Loop, float]:
         loop = Loop(config(base_url, ["m"], backoff_after=2, backoff_max="20s"))
@@ -168,11 +173,38 @@ def test_a_model_that_stays_down_keeps_its_backoff() -> None:
 
     with running({"m": ModelBehavior(**FAST)}) as base_url:
         loop, flipped = asyncio.run(scenario(base_url))
-    failed = [r for r in loop.results(flipped) if r.outcome == "http_5xx"]
-    # Per kind: 2 confirmed failures, then gaps of 0.2, 0.4, 0.8, 1.6 s: at most 6 in 3 s.
-    assert 4 <= len(failed) <= 12, len(failed)
-    liveness = [r for _, r in loop.telemetry.liveness]
-    assert liveness and all(r.outcome == "ok" for r in liveness)
+    failed = [r for r in loop.results(flipped + 0.2) if r.outcome == "http_5xx"]
+    # Per kind one probe per 0.1 s slot for 2.8 s; a backoff would have allowed at most 6.
+    for kind in ("completion", "stream"):
+        assert sum(r.kind == kind for r in failed) >= 15, [r.kind for r in failed]
+    assert sum(sum(tokens_spent(r)) for r in failed) == 0
+    assert loop.telemetry.liveness == []
+
+
+@asynccontextmanager
+async def rate_limiting_on(port: int) -> AsyncIterator[None]:
+    """A server on `port` that answers every request with HTTP 429 (no retry-after)."""
+    body = b'{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
+    response = (b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n"
+                + body)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(response)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 PROTOCOLS = {
