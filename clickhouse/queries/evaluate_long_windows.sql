@@ -4,9 +4,11 @@
 -- first instant, and at every instant for a status window this long). The rollup buckets points
 -- by their own time, so a point stored late still lands in its minute: re-running an instant
 -- after late points arrived counts them. Passive requests are counted in windows up to 15 min
--- only (evaluate_windows.sql). Quantiles as there: bucket k stands for 2^((k + 0.5) / 32). The
--- rollup counts every probe kind together: long windows have the row over all kinds only
--- (probe_kind '').
+-- only (evaluate_windows.sql). Quantiles as there: bucket k stands for 2^((k + 0.5) / 32). One
+-- row per kind and one over all kinds (probe_kind ''), as in the short windows: a kind's own
+-- latency; the row over all kinds takes that of answers (`completion`, `http`). Refused probes
+-- (`probe_rejected`) are not counted. Rollup rows written before the rollups had a kind
+-- (probe_kind '' there) count in the row over all kinds only.
 INSERT INTO health_windows (target, evaluated_at, window_seconds, probe_kind, requests, errors,
                             error_rate, errors_by_type, passive_requests, passive_errors,
                             latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s,
@@ -14,28 +16,39 @@ INSERT INTO health_windows (target, evaluated_at, window_seconds, probe_kind, re
 WITH
 long AS (
     SELECT target, w AS window_seconds,
-           sum(m.requests) AS requests, sum(m.requests) - sum(m.ok) AS errors,
-           sumMap(m.errors) AS errors_by_type, sumMap(m.latency) AS latency, sumMap(m.ttft) AS ttft,
-           sumMap(m.tokens_per_second) AS tokens_per_second,
-           sum(m.streams_clean) AS streams_clean, sum(m.streams_cut) AS streams_cut,
-           arrayMap(q -> exp2((mapKeys(latency)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(latency)),
-                         arrayCumSum(mapValues(latency)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS lq,
-           arrayMap(q -> exp2((mapKeys(ttft)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(ttft)),
-                         arrayCumSum(mapValues(ttft)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS tq,
-           exp2((mapKeys(tokens_per_second)[arrayFirstIndex(c -> c >= 0.5 * arraySum(mapValues(tokens_per_second)),
-                 arrayCumSum(mapValues(tokens_per_second)))] + 0.5) / 32) AS tps
+           -- '~' for rows without a kind, so the row over all kinds ('') is the only '' row
+           if(m.probe_kind = '', '~', m.probe_kind) AS kind,
+           sum(m.requests) - sum(m.errors['probe_rejected']) AS requests,
+           sum(m.requests) - sum(m.ok) - sum(m.errors['probe_rejected']) AS errors,
+           mapFilter((k, v) -> k != 'probe_rejected', sumMap(m.errors)) AS errors_by_type,
+           sumMap(m.latency) AS kind_latency,
+           sumMap(if(m.probe_kind IN ('completion', 'http', ''), m.latency, map())) AS answer_latency,
+           sumMap(m.ttft) AS ttft, sumMap(m.tokens_per_second) AS tokens_per_second,
+           sum(m.streams_clean) AS streams_clean, sum(m.streams_cut) AS streams_cut
     FROM health_minutes AS m
     ARRAY JOIN {long_windows:Array(UInt32)} AS w
     WHERE m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(arrayMax({long_windows:Array(UInt32)}))
       AND m.bucket >= toStartOfMinute({at:DateTime64(3, 'UTC')}) - toIntervalSecond(w)
       AND m.bucket < toStartOfMinute({at:DateTime64(3, 'UTC')})
       AND m.target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    GROUP BY target, window_seconds
+    GROUP BY GROUPING SETS ((target, window_seconds, kind), (target, window_seconds))
+    HAVING kind != '~'
+),
+chosen AS (
+    SELECT *, kind AS probe_kind,
+           if(kind = '', answer_latency, kind_latency) AS latency,
+           arrayMap(q -> exp2((mapKeys(latency)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(latency)),
+                         arrayCumSum(mapValues(latency)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS lq,
+           arrayMap(q -> exp2((mapKeys(ttft)[arrayFirstIndex(c -> c >= q * arraySum(mapValues(ttft)),
+                         arrayCumSum(mapValues(ttft)))] + 0.5) / 32), [0.5, 0.9, 0.99]) AS tq,
+           exp2((mapKeys(tokens_per_second)[arrayFirstIndex(c -> c >= 0.5 * arraySum(mapValues(tokens_per_second)),
+                 arrayCumSum(mapValues(tokens_per_second)))] + 0.5) / 32) AS tps
+    FROM long
 )
 SELECT target,
        {at:DateTime64(3, 'UTC')} AS evaluated_at,
        window_seconds,
-       '' AS probe_kind,
+       probe_kind,
        requests,
        errors,
        if(requests > 0, errors / requests, 0) AS error_rate,
@@ -50,6 +63,6 @@ SELECT target,
        if(empty(ttft), NULL, tq[3]) AS ttft_p99_s,
        if(empty(tokens_per_second), NULL, tps) AS tokens_per_second_p50,
        if(streams_clean + streams_cut > 0, streams_clean / (streams_clean + streams_cut), NULL) AS stream_completion_rate
-FROM long
+FROM chosen
 -- Settings: see evaluate_snapshots.sql.
 SETTINGS optimize_and_compare_chain = 0, query_plan_merge_expressions = 0

@@ -3,29 +3,57 @@
 -- last day, complete days of the last 30. Windows end at {at} and are calendar-aligned: 6 h and
 -- 24 h are this hour's minutes plus the 5 or 23 complete hours before; 3 d, 7 d and 30 d are
 -- today's hours and minutes plus the 2, 6 or 29 complete days before.
+-- What a user would count: rate-limited (`http_429`) and refused (`probe_rejected`) probes say
+-- nothing about whether the model works, so they are left out of availability, reachability
+-- and burn rates and reported apart (`rate_limited_*`). A minute is available when every probe
+-- kind with a result in it had a success in it: a `models` probe that answers does not make up
+-- for a `completion` that fails.
 INSERT INTO health_slo
 WITH
 toStartOfHour({at:DateTime64(3, 'UTC')}) AS this_hour,
 toStartOfDay({at:DateTime64(3, 'UTC')}) AS today,
-parts AS (
-    SELECT target, 'minute' AS unit, bucket, sum(requests) AS requests, sum(ok) AS ok,
-           toUInt64(requests > 0) AS data_minutes, toUInt64(ok > 0) AS ok_minutes
+per_kind AS (
+    -- one row per target, bucket and kind; `judged` counts results that are not 429s or
+    -- refusals, `kind_minutes` the minutes with such a result, `kind_ok_minutes` those with a success
+    SELECT target, 'minute' AS unit, bucket, probe_kind,
+           sum(requests) AS all_requests, sum(ok) AS successes, sumMap(errors) AS errors_by_type,
+           toUInt64(greatest(toInt64(all_requests) - toInt64(errors_by_type['http_429'])
+                             - toInt64(errors_by_type['probe_rejected']), 0)) AS judged,
+           bitmapBuild(if(judged > 0, [toUInt32(toRelativeMinuteNum(bucket))], emptyArrayUInt32())) AS kind_minutes,
+           bitmapBuild(if(successes > 0, [toUInt32(toRelativeMinuteNum(bucket))], emptyArrayUInt32())) AS kind_ok_minutes
     FROM health_minutes
     WHERE bucket >= {at:DateTime64(3, 'UTC')} - INTERVAL 1 HOUR AND bucket < {at:DateTime64(3, 'UTC')}
       AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    GROUP BY target, bucket
+    GROUP BY target, bucket, probe_kind
     UNION ALL
-    SELECT target, 'hour' AS unit, bucket, sum(requests), sum(ok),
-           groupBitmapMerge(minutes_with_data), groupBitmapMerge(minutes_with_ok)
+    SELECT target, 'hour' AS unit, bucket, probe_kind, sum(requests), sum(ok), sumMap(errors),
+           toUInt64(greatest(toInt64(sum(requests)) - toInt64(sumMap(errors)['http_429'])
+                             - toInt64(sumMap(errors)['probe_rejected']), 0)),
+           groupBitmapMergeState(minutes_with_data), groupBitmapMergeState(minutes_with_ok)
     FROM health_hours
     WHERE bucket >= this_hour - INTERVAL 23 HOUR AND bucket < this_hour AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    GROUP BY target, bucket
+    GROUP BY target, bucket, probe_kind
     UNION ALL
-    SELECT target, 'day' AS unit, bucket, sum(requests), sum(ok),
-           groupBitmapMerge(minutes_with_data), groupBitmapMerge(minutes_with_ok)
+    SELECT target, 'day' AS unit, bucket, probe_kind, sum(requests), sum(ok), sumMap(errors),
+           toUInt64(greatest(toInt64(sum(requests)) - toInt64(sumMap(errors)['http_429'])
+                             - toInt64(sumMap(errors)['probe_rejected']), 0)),
+           groupBitmapMergeState(minutes_with_data), groupBitmapMergeState(minutes_with_ok)
     FROM health_days
     WHERE bucket >= today - INTERVAL 29 DAY AND bucket < today AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
-    GROUP BY target, bucket
+    GROUP BY target, bucket, probe_kind
+),
+parts AS (
+    -- one row per target and bucket: a minute is down when some kind had a result in it but
+    -- no success
+    SELECT target, unit, bucket,
+           sum(judged) AS requests, sum(successes) AS ok,
+           sum(errors_by_type['http_429']) AS rate_limited,
+           groupBitmapOrState(kind_minutes) AS minutes_with_data,
+           groupBitmapOrState(bitmapAndnot(kind_minutes, kind_ok_minutes)) AS minutes_down,
+           bitmapCardinality(minutes_with_data) AS data_minutes,
+           bitmapCardinality(bitmapAndnot(minutes_with_data, minutes_down)) AS ok_minutes
+    FROM per_kind
+    GROUP BY target, unit, bucket
 ),
 flagged AS (
     SELECT *,
@@ -54,7 +82,9 @@ totals AS (
            sumIf(data_minutes, in_1h) AS d_1h, sumIf(ok_minutes, in_1h) AS u_1h,
            sumIf(data_minutes, in_24h) AS d_24h, sumIf(ok_minutes, in_24h) AS u_24h,
            sumIf(data_minutes, in_7d) AS d_7d, sumIf(ok_minutes, in_7d) AS u_7d,
-           sumIf(data_minutes, in_30d) AS d_30d, sumIf(ok_minutes, in_30d) AS u_30d
+           sumIf(data_minutes, in_30d) AS d_30d, sumIf(ok_minutes, in_30d) AS u_30d,
+           sumIf(rate_limited, in_1h) AS l_1h, sumIf(rate_limited, in_24h) AS l_24h,
+           sumIf(rate_limited, in_7d) AS l_7d, sumIf(rate_limited, in_30d) AS l_30d
     FROM flagged
     GROUP BY target
 )
@@ -75,5 +105,9 @@ SELECT target,
        if(r_6h > 0, (1 - o_6h / r_6h) / (1 - {slo:Float64}), NULL) AS burn_rate_6h,
        if(r_3d > 0, (1 - o_3d / r_3d) / (1 - {slo:Float64}), NULL) AS burn_rate_3d,
        coalesce(burn_rate_1h >= 14.4 AND burn_rate_5m >= 14.4, false) AS burn_page,
-       coalesce((burn_rate_6h >= 6 AND burn_rate_30m >= 6) OR (burn_rate_3d >= 1 AND burn_rate_6h >= 1), false) AS burn_ticket
+       coalesce((burn_rate_6h >= 6 AND burn_rate_30m >= 6) OR (burn_rate_3d >= 1 AND burn_rate_6h >= 1), false) AS burn_ticket,
+       l_1h AS rate_limited_1h,
+       l_24h AS rate_limited_24h,
+       l_7d AS rate_limited_7d,
+       l_30d AS rate_limited_30d
 FROM totals

@@ -339,7 +339,7 @@ def test_a_status_window_over_15_min_counts_the_points_stored_in_it(store) -> No
         synthetic.points(store, synthetic.probe_points("a", instant(offset - 1), ["ok", "http_5xx"]))
         evaluate(store, cfg, instant(offset))
     [window] = store.rows("SELECT requests FROM health_windows FINAL WHERE target = 'a' "
-                          "AND window_seconds = 3600 AND evaluated_at = {at:DateTime64(3, 'UTC')}",
+                          "AND window_seconds = 3600 AND probe_kind = '' AND evaluated_at = {at:DateTime64(3, 'UTC')}",
                           {"at": instant(4)})
     [snap] = store.rows("SELECT requests, errors, errors_by_type FROM health_snapshots FINAL "
                         "WHERE target = 'a' AND evaluated_at = {at:DateTime64(3, 'UTC')}", {"at": instant(4)})

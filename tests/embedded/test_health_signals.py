@@ -247,7 +247,84 @@ def test_slo_from_rollups_at_first_instant_of_minute(store) -> None:
         "reachability_30d": 101 / 112,
         "burn_rate_5m": (1 - 30 / 40) / 0.005, "burn_rate_30m": (1 - 80 / 90) / 0.005,
         "burn_rate_1h": (1 - 80 / 90) / 0.005, "burn_rate_6h": (1 - 100 / 110) / 0.005,
-        "burn_rate_3d": (1 - 100 / 111) / 0.005, "burn_page": True, "burn_ticket": True})
+        "burn_rate_3d": (1 - 100 / 111) / 0.005, "burn_page": True, "burn_ticket": True,
+        "rate_limited_1h": 0, "rate_limited_24h": 0, "rate_limited_7d": 0, "rate_limited_30d": 0})
+
+
+AVAILABILITY = """
+SELECT availability_1h, availability_24h, availability_30d, reachability_1h, reachability_24h,
+       burn_rate_1h, rate_limited_1h, rate_limited_24h, rate_limited_30d
+FROM health_slo WHERE target = 'a'
+"""
+
+
+@pytest.mark.parametrize(("minutes", "expected"), [
+    pytest.param(
+        # 10 minutes answered; in 2 of them only 429s, in 1 a 429 beside a success
+        {**{m: {"completion": {"ok": 10}} for m in range(40, 50)},
+         50: {"completion": {"http_429": 10}}, 51: {"completion": {"http_429": 10}},
+         52: {"completion": {"ok": 9, "http_429": 1}}},
+        {"availability_1h": 1.0, "availability_24h": 1.0, "availability_30d": 1.0,
+         "reachability_1h": 1.0, "reachability_24h": 1.0, "burn_rate_1h": 0.0,
+         "rate_limited_1h": 21, "rate_limited_24h": 21, "rate_limited_30d": 21},
+        id="rate-limited-probes-apart"),
+    pytest.param(
+        # the model list answers every minute; completions fail in 4 minutes of 10
+        {m: {"models": {"ok": 12}, "completion": {"http_5xx" if m >= 56 else "ok": 12}}
+         for m in range(50, 60)},
+        {"availability_1h": 6 / 10, "availability_24h": 6 / 10, "availability_30d": 6 / 10,
+         "reachability_1h": 192 / 240, "reachability_24h": 192 / 240,
+         "burn_rate_1h": (1 - 192 / 240) / 0.005,
+         "rate_limited_1h": 0, "rate_limited_24h": 0, "rate_limited_30d": 0},
+        id="a-cheap-success-does-not-make-a-minute-available"),
+    pytest.param(
+        # refused probes (our request's problem) count for nothing; a stream that is cut once
+        # in a minute where it also succeeded leaves the minute available
+        {50: {"completion": {"probe_rejected": 12}, "stream": {"ok": 11, "stream_interrupted": 1}},
+         51: {"completion": {"probe_rejected": 12}, "stream": {"stream_interrupted": 12}}},
+        {"availability_1h": 1 / 2, "availability_24h": 1 / 2, "availability_30d": 1 / 2,
+         "reachability_1h": 11 / 24, "reachability_24h": 11 / 24,
+         "burn_rate_1h": (1 - 11 / 24) / 0.005,
+         "rate_limited_1h": 0, "rate_limited_24h": 0, "rate_limited_30d": 0},
+        id="refused-probes-count-for-nothing"),
+])
+def test_availability_counts_what_a_user_would(store, minutes: dict, expected: dict) -> None:
+    """Minutes of the last hour (11:mm:30) with per-kind probe counts; the same minutes also
+    reach the hour rollup (read for 24 h from the next hour on) and the day rollup."""
+    rows = []
+    for minute, kinds in minutes.items():
+        for kind, counts in kinds.items():
+            rows += probe_points("a", T0.replace(hour=11, minute=minute, second=30), counts, kind=kind)
+            # the same results 25 h earlier, in the day rollup for 30 d (24 h reads the hours)
+            rows += probe_points("a", T0.replace(hour=11, minute=minute, second=30) - timedelta(hours=25),
+                                 counts, kind=kind)
+    synthetic.points(store, rows)
+    evaluate(store, config(), instant(0))
+    [slo] = store.rows(AVAILABILITY)
+    doubled = {k: v * 2 if k == "rate_limited_30d" else v for k, v in expected.items()}
+    assert slo == pytest.approx(doubled)
+
+
+def test_long_windows_per_kind(store) -> None:
+    """The 1 h window: a row per kind with its own latency, and the row over all kinds with the
+    answers' latency (not the 5 ms model list); refused probes not counted."""
+    at = T0.replace(hour=11, minute=50, second=30)
+    synthetic.points(store, [
+        *probe_points("a", at, {"ok": 10}, kind="models"),
+        *probe_points("a", at, {"ok": 8, "http_5xx": 2, "probe_rejected": 3}),
+        synthetic.latency_point("a", at, {0.005: 10}, kind="models"),
+        synthetic.latency_point("a", at, {2.0: 8})])
+    evaluate(store, config(), instant(0))
+    rows = store.rows(
+        "SELECT probe_kind, requests, errors, errors_by_type, latency_p50_s FROM health_windows FINAL "
+        "WHERE target = 'a' AND window_seconds = 3600 ORDER BY probe_kind")
+    assert rows == [
+        {"probe_kind": "", "requests": 20, "errors": 2, "errors_by_type": {"http_5xx": 2},
+         "latency_p50_s": pytest.approx(2.0, rel=0.02)},
+        {"probe_kind": "completion", "requests": 10, "errors": 2, "errors_by_type": {"http_5xx": 2},
+         "latency_p50_s": pytest.approx(2.0, rel=0.02)},
+        {"probe_kind": "models", "requests": 10, "errors": 0, "errors_by_type": {},
+         "latency_p50_s": pytest.approx(0.005, rel=0.02)}]
 
 
 def test_views_latest_timeline_incidents(store) -> None:
