@@ -202,6 +202,9 @@ def snapshot_params(config: Config, at: datetime, version: int,
         "lookback_from": _lookback_from(config, at, previous_at),
         "window_text": _duration_text(agg.window),
         "hysteresis": agg.hysteresis,
+        "breaker_min_requests": agg.breaker.min_requests,
+        "unhealthy_hold": UNHEALTHY_HOLD,
+        "degraded_hold": DEGRADED_HOLD,
     }
 
 

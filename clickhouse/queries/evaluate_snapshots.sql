@@ -10,7 +10,14 @@
 -- Candidate status, first rule that holds:
 --   unknown      no kind has a probe result yet
 --   rate_limited a provider reports 0 remaining requests or tokens (llmhealth.ratelimit.remaining)
---   the worse of the worst kind's verdict and the applications' requests (passive traffic,
+--   the worst of: the worst kind's verdict; the answers of all kinds but `models` together
+--   (when two or more have requests: a model failing at random fails its completions and
+--   streams alike, and together they reach a verdict twice as fast), by the kinds' rules over
+--   the kinds' rule windows: unhealthy when n >= {breaker_min_requests} and r >=
+--   unhealthy_error_rate or it was unhealthy and r >= {unhealthy_hold} x unhealthy_error_rate,
+--   degraded when n >= min_requests and the 90 % lower bound >= degraded_error_rate or it was
+--   degraded or worse and r >= {degraded_hold} x degraded_error_rate (rate_limited when 429s
+--   are most errors); and the applications' requests (passive traffic,
 --   matched to the target by provider and model, over the longest of the windows that fits
 --   since a kind's breaker closed after an outage): unhealthy when the 95 % lower bound of
 --   their error rate >= unhealthy_error_rate, degraded when >= degraded_error_rate, from
@@ -51,6 +58,12 @@ kinds AS (
            max(last_probe_at) AS latest_probe_at,
            countIf(last_probe_at IS NOT NULL) AS kinds_with_results,
            max(rules_from) AS rules_from_max,
+           -- the answers of all kinds but `models`, over each kind's rule window
+           countIf(probe_kind != 'models' AND requests > 0) AS answer_kinds,
+           arrayStringConcat(arraySort(groupArrayIf(probe_kind, probe_kind != 'models' AND requests > 0)), '+') AS answers_name,
+           sumIf(requests, probe_kind != 'models') AS answer_requests,
+           sumIf(errors, probe_kind != 'models') AS answer_errors,
+           sumMapIf(errors_by_type, probe_kind != 'models') AS answer_errors_by_type,
            -- the most severe breaker of any kind
            arraySort(b -> -indexOf(['closed', 'half_open', 'open'], b.1),
                      groupArray((breaker, probe_kind)))[1] AS worst_breaker
@@ -100,6 +113,9 @@ joined AS (
            k.ranked AS ranked, k.ranked[1] AS worst, k.breaker_changed AS breaker_changed,
            k.latest_probe_at AS last_probe_at, k.worst_breaker AS worst_breaker,
            k.kinds_with_results AS kinds_with_results,
+           k.answer_kinds AS answer_kinds, k.answers_name AS answers_name,
+           k.answer_requests AS answer_requests, k.answer_errors AS answer_errors,
+           k.answer_errors_by_type AS answer_errors_by_type,
            p.target != '' AS has_previous, if(has_previous, p.status, '') AS prev_status,
            p.status_since AS prev_status_since, p.candidate AS prev_candidate,
            p.candidate_count AS prev_candidate_count,
@@ -129,6 +145,31 @@ joined AS (
 ),
 judged AS (
     SELECT *,
+           if(answer_requests > 0, answer_errors / answer_requests, 0) AS answer_rate,
+           -- Wilson lower bound, one-sided 90 % (z = 1.2816), as the kinds' rules
+           if(answer_requests > 0,
+              greatest(0, (answer_errors + 0.8213 - 1.2816 * sqrt(answer_errors * (answer_requests - answer_errors)
+                                                                  / answer_requests + 0.4106))
+                          / (answer_requests + 1.6425)), 0) AS answer_lower,
+           answer_errors_by_type['http_429'] * 2 > answer_errors AS answers_mostly_429,
+           multiIf(answer_kinds < 2, 0,
+                   answer_requests >= {breaker_min_requests:UInt32} AND answer_rate >= unhealthy_error_rate, 5,
+                   prev_status = 'unhealthy' AND answer_rate >= {unhealthy_hold:Float64} * unhealthy_error_rate, 5,
+                   answer_requests >= min_requests AND answer_lower >= degraded_error_rate, 3,
+                   prev_status IN ('degraded', 'unhealthy')
+                       AND answer_rate >= {degraded_hold:Float64} * degraded_error_rate, 3, 0) AS answer_severity,
+           printf('%s together: %serror rate %.1f%% (at least %.1f%% at 90%% confidence) over the rule windows (%d of %d failed)',
+                  answers_name,
+                  multiIf(answer_severity = 5 AND answer_rate >= unhealthy_error_rate,
+                              printf('%.1f%% >= %.1f%%: ', 100 * answer_rate, 100 * unhealthy_error_rate),
+                          answer_severity = 5,
+                              printf('still unhealthy: %.1f%% >= %.1f%%: ', 100 * answer_rate,
+                                     100 * {unhealthy_hold:Float64} * unhealthy_error_rate),
+                          answer_lower >= degraded_error_rate,
+                              printf('at least %.1f%% >= %.1f%%: ', 100 * answer_lower, 100 * degraded_error_rate),
+                          printf('still degraded: %.1f%% >= %.1f%%: ', 100 * answer_rate,
+                                 100 * {degraded_hold:Float64} * degraded_error_rate)),
+                  100 * answer_rate, 100 * answer_lower, toUInt64(answer_errors), toUInt64(answer_requests)) AS answers_text,
            multiIf(passive_requests < min_requests, 0,
                    passive_lower >= unhealthy_error_rate, 5, passive_lower >= degraded_error_rate, 3, 0) AS passive_severity,
            multiIf(passive.1 % 3600 = 0, concat(toString(intDiv(passive.1, 3600)), 'h'),
@@ -143,8 +184,15 @@ judged AS (
            multiIf(kinds_with_results = 0, ('unknown', 'no probe result yet', ''),
                    ratelimit_remaining_min = 0,
                        ('rate_limited', printf('the provider reports 0 %s remaining', ratelimit_resource), ''),
-                   passive_severity > worst.severity,
+                   passive_severity > greatest(worst.severity, answer_severity),
                        (if(passive_severity = 5, 'unhealthy', 'degraded'), passive_text, 'passive'),
+                   answer_severity > worst.severity,
+                       (multiIf(answers_mostly_429, 'rate_limited', answer_severity = 5, 'unhealthy', 'degraded'),
+                        concat(answers_text, '; ', arrayStringConcat(
+                            arrayMap(k -> concat(k.probe_kind, ': ',
+                                                 if(k.reason = 'no probe result yet', 'no result yet', k.verdict)),
+                                     ranked), '; ')),
+                        answers_name),
                    (worst.verdict, concat(worst.probe_kind, ': ', worst.reason, if(others = '', '', concat('; ', others)),
                                           if(passive_requests = 0, '',
                                              printf('; app requests: %d of %d failed over %s', toUInt64(passive_errors),
@@ -190,7 +238,10 @@ SELECT target,
        arrayMap(k -> (k.probe_kind, k.verdict, k.reason), ranked) AS kinds,
        [('ratelimit_remaining_min', ratelimit_remaining_min, 0, ifNull(ratelimit_remaining_min = 0, false)),
         ('passive_requests', toFloat64(passive_requests), toFloat64(min_requests), passive_requests >= min_requests),
-        ('passive_error_rate_lower', passive_lower, degraded_error_rate, passive_severity > 0)]
+        ('passive_error_rate_lower', passive_lower, degraded_error_rate, passive_severity > 0),
+        ('answers_requests', toFloat64(answer_requests), toFloat64(min_requests), answer_requests >= min_requests),
+        ('answers_error_rate', answer_rate, unhealthy_error_rate, answer_severity = 5),
+        ('answers_error_rate_lower', answer_lower, degraded_error_rate, answer_severity > 0)]
            ::Array(Tuple(name LowCardinality(String), value Nullable(Float64), limit Nullable(Float64), held Bool)) AS rules,
        {version:UInt64} AS targets_version
 FROM judged

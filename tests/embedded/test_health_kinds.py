@@ -63,6 +63,29 @@ def test_cut_streams_make_a_target_unhealthy_while_completions_work(store) -> No
         "completion: healthy")), ("unhealthy", "open")]
 
 
+def test_answers_of_all_kinds_together_reach_a_verdict_first(store) -> None:
+    """Completions and streams each fail half their requests: 6 of each are too few for
+    either kind's rules (breaker.min_requests 10), 12 together are enough."""
+    alternate = ["ok", "http_5xx"]
+    actual = run_steps(store, config("models", "completion", "stream"), [
+        (0, kinds(models="ok", completion=alternate, stream=alternate), ("unknown",)),
+        (2, kinds(completion=alternate, stream=alternate), ("unknown",)),
+        (4, kinds(completion=alternate, stream=alternate), ("unhealthy", "closed", 1, 0, (
+            "completion+stream together: 50.0% >= 50.0%: error rate 50.0% (at least 32.7% at 90% "
+            "confidence) over the rule windows (6 of 12 failed); completion: unknown; stream: "
+            "unknown; models: healthy"))),
+        # held while the answers fail 35 % or more; a success of `models` changes nothing
+        (6, kinds(models="ok", completion="ok", stream="ok"), ("unhealthy",)),
+    ])
+    assert actual[2][0] == "unhealthy" and actual[3] == ("unhealthy",)
+    [snapshot] = store.rows("SELECT deciding_kind, rules FROM health_snapshots FINAL "
+                            "WHERE evaluated_at = {at:DateTime64(3, 'UTC')}", {"at": instant(4)})
+    assert snapshot["deciding_kind"] == "completion+stream"
+    rules = {r.pop("name"): r for r in snapshot["rules"]}
+    assert rules["answers_error_rate"] == {"value": 0.5, "limit": 0.5, "held": True}
+    assert rules["answers_requests"] == {"value": 12.0, "limit": 30.0, "held": False}
+
+
 def test_latency_quantiles_per_kind(store) -> None:
     """A `models` listing's 5 ms answers do not dilute a completion's 2 s."""
     synthetic.points(store, [
