@@ -6,12 +6,13 @@ Pure arithmetic on a monotonic clock, so every rule is unit-testable without sle
   next start the first slot still ahead (missed slots are skipped, never run late or in a
   burst).
 * **Failure confirmation**: after a failed probe, the next one runs `confirm_delay` seconds
-  later while the run of consecutive failures is shorter than `confirm_failures` (the
-  aggregator's `breaker.failures`): the failures that open the circuit breaker are all seen
-  within `(confirm_failures - 1) * confirm_delay` of the first, plus probe durations. The
-  run then continues on the slots (and backoff).
+  later (at once when the failed probe took `confirm_delay` or longer from its planned start:
+  a hang cut at its bound has waited enough) while the run of consecutive failures is
+  shorter than `confirm_failures` (the aggregator's `breaker.failures`): the failures that
+  open the circuit breaker are all seen within `(confirm_failures - 1) * confirm_delay` of
+  the first, plus probe durations. The run then continues on the slots (and backoff).
 * **Recovery confirmation**: after a success that ends a run of failures, one extra probe
-  runs `confirm_delay` seconds later, so the successes that close the breaker come within
+  runs `confirm_delay` seconds later (as above), so the successes that close the breaker come within
   seconds too. A success on a confirmation probe gets none (its run of failures was shorter
   than `confirm_failures`), so a target that alternates costs at most one extra probe per
   failure.
@@ -76,7 +77,9 @@ class Cadence:
             or (recovered and not was_confirming)
         ):
             self._confirming = True
-            self.planned = now + rules.confirm_delay
+            # a probe that took confirm_delay or longer (a hang cut at its bound) waited enough
+            slow = now - self.planned >= rules.confirm_delay
+            self.planned = now if slow else now + rules.confirm_delay
             return self.planned
         planned = self._slot_after(now)
         if self._backing_off:

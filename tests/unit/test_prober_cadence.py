@@ -152,3 +152,11 @@ def test_a_refused_probe_is_neither_failure_nor_success() -> None:
     # no confirmation probe for the refusal, and the run of failures goes on from where it was
     assert cadence.after(ok=False, retry_after_s=None, now=10.5) == pytest.approx(12.5)
     assert cadence.failures == 2
+
+
+def test_a_failure_that_took_the_confirm_delay_is_confirmed_at_once() -> None:
+    """A hang cut at its bound (here 2.5 s, over the 2 s confirm_delay) is re-probed at once;
+    a fast failure waits the confirm_delay."""
+    cadence = Cadence(RULES, start=0.0)
+    assert cadence.after(ok=False, retry_after_s=None, now=2.5) == pytest.approx(2.5)
+    assert cadence.after(ok=False, retry_after_s=None, now=3.0) == pytest.approx(5.0)
