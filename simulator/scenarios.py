@@ -12,8 +12,9 @@ from simulator.refusals import PRESETS
 
 
 def demo_models() -> dict[str, ModelBehavior]:
-    """The four demo models: healthy, slow (breaches a 5 s latency / 2 s TTFT threshold at
-    p99), down (every request is a 500) and flaky (60 s healthy, 60 s of 500s, repeating)."""
+    """The five demo models: healthy, slow (breaches a 5 s latency / 2 s TTFT threshold at
+    p99), down (every request is a 500), flaky (60 s healthy, 60 s of 500s, repeating) and
+    coinflip (half of all requests, at random, are 500s)."""
     return {
         "demo-healthy": ModelBehavior(latency_p50=0.04, latency_p99=0.12),
         "demo-slow": ModelBehavior(latency_p50=3.0, latency_p99=8.0, ttft_p50=2.5, ttft_p99=6.0),
@@ -24,6 +25,7 @@ def demo_models() -> dict[str, ModelBehavior]:
                 Phase(duration=60.0, error_rate=1.0, error_kind="http_500"),
             ]
         ),
+        "demo-coinflip": ModelBehavior(error_rate=0.5, error_kind="http_500"),
     }
 
 

@@ -1,5 +1,5 @@
 """The built-in demo: targets of several protocols served by the simulator on loopback
-(see simulator/scenarios.py): four OpenAI-compatible models with different faults, the
+(see simulator/scenarios.py): five OpenAI-compatible models with different faults, the
 healthy model again over Anthropic's Messages API, and an Ollama endpoint whose models are
 discovered."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from llmhealth.config.model import Config
 
-DEMO_MODELS = ("demo-healthy", "demo-slow", "demo-down", "demo-flaky")
+DEMO_MODELS = ("demo-healthy", "demo-slow", "demo-down", "demo-flaky", "demo-coinflip")
 DEMO_INTERVAL_S = 5.0
 
 

@@ -82,6 +82,22 @@ def test_listed_model_whose_chats_fail_is_unhealthy_within_30_s_and_stays(pipeli
     assert "healthy" not in {r["status"] for r in rows}
 
 
+def test_half_failing_target_is_never_healthy_after_its_first_minute(pipeline: dict) -> None:
+    """demo-coinflip: half of all requests, at random, are 500s."""
+    history = """SELECT dateDiff('millisecond', min(evaluated_at) OVER (), evaluated_at) / 1000 AS s,
+                        status, reason
+                 FROM health_snapshots FINAL WHERE target = 'demo-coinflip' ORDER BY evaluated_at"""
+    while True:
+        rows = query(pipeline, history)
+        if rows and rows[-1]["s"] >= 90:
+            break
+        assert time.monotonic() - pipeline["started"] < DEADLINE_S * 4, rows[-3:]
+        time.sleep(2)
+    after = [r for r in rows if r["s"] >= 60]
+    assert "healthy" not in {r["status"] for r in after}, [r for r in after if r["status"] == "healthy"][:3]
+    assert any(r["status"] == "unhealthy" for r in rows), rows[-3:]
+
+
 def test_rows_in_every_written_table(pipeline: dict) -> None:
     counts = query(pipeline, """SELECT
         (SELECT count() FROM otel_metrics_sum) AS sum,

@@ -87,13 +87,14 @@ def test_invalid_behavior_rejected(fields: dict, needle: str) -> None:
 
 def test_demo_models_cover_the_demo_cases() -> None:
     models = demo_models()
-    assert set(models) == {"demo-healthy", "demo-slow", "demo-down", "demo-flaky"}
+    assert set(models) == {"demo-healthy", "demo-slow", "demo-down", "demo-flaky", "demo-coinflip"}
     assert models["demo-healthy"].error_rate == 0 and models["demo-healthy"].latency_p99 <= 0.12
     slow = models["demo-slow"]
     assert slow.error_rate == 0 and slow.latency_p99 > 5.0 and slow.ttft_p99 > 2.0
     assert models["demo-down"].error_rate == 1.0
     flaky = models["demo-flaky"]
     assert flaky.at(30).error_rate == 0.0 and flaky.at(90).error_rate == 1.0
+    assert models["demo-coinflip"].error_rate == 0.5
 
 
 def test_load_models_reads_yaml(tmp_path: Path) -> None:
