@@ -35,7 +35,8 @@ from prober.exchange import (
 )
 from prober.openai import judge_model_list
 from prober.outcome import OK, ProbeFailure, ProbeResult
-from prober.rejection import Rejection, Sent, judge_refusal, probe_with_corrections
+from prober.refusal_texts import Rejection, Sent
+from prober.rejection import judge_refusal, probe_with_corrections
 from prober.sse import iter_sse_data
 
 DEFAULT_VERSION = "2023-06-01"

@@ -29,7 +29,8 @@ from prober.chat_shape import ChatShape
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import fetch_json, is_count, json_object, read_stream, send
 from prober.outcome import OK, ProbeFailure, ProbeResult
-from prober.rejection import Rejection, Sent, judge_refusal, probe_with_corrections
+from prober.refusal_texts import Rejection, Sent
+from prober.rejection import judge_refusal, probe_with_corrections
 from prober.sse import iter_sse_data
 
 

@@ -1,5 +1,6 @@
-"""Recognising a refused probe request (`prober.rejection`): each error body as a public report
-shows it (the report is named beside it), what it corrects, and the 400s it must not claim.
+"""Recognising a refused probe request (`prober.refusal_texts`): each error body as a public
+report shows it (the report is named beside it), what it corrects, and the 400s it must not
+claim.
 The probes against real HTTP are in test_prober_rejections_http.py."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 
 from llmhealth.config.target import Target
 from prober.chat_shape import ChatShape, initial_shape
-from prober.rejection import Sent, recognise
+from prober.refusal_texts import Sent, recognise
 
 PLAIN_TARGET = Target(name="t", base_url="https://api.openai.com/v1", model="prod-model")
 REASONING_TARGET = Target(name="t", base_url="https://api.openai.com/v1", model="prod-model",
