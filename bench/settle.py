@@ -21,7 +21,8 @@ from bench.pipeline import pipeline
 RATES = (0.01, 0.1, 0.3, 0.5, 0.9, 1.0)
 EXPECTED = {0.01: "healthy", 0.1: "degraded", 0.3: "degraded", 0.5: "unhealthy", 0.9: "unhealthy",
             1.0: "unhealthy"}
-GOAL_S = {0.01: 0.0, 0.1: 120.0, 0.3: 120.0, 0.5: 30.0, 0.9: 30.0, 1.0: 30.0}
+GOAL_S = {0.01: 30.0, 0.1: 120.0, 0.3: 120.0, 0.5: 30.0, 0.9: 30.0, 1.0: 30.0}
+"""Seconds to settle; for 1 %: until healthy (every kind answered), then never another status."""
 MAX_CHANGES_PER_HOUR = 1.0
 
 
@@ -78,8 +79,9 @@ def summarize(p: float, rows: list[dict]) -> dict:
 
 def verdict(rate: dict) -> str:
     per_hour = rate["changes"] / rate["target_hours"] if rate["target_hours"] else 0.0
+    allowed = 0.0 if rate["p"] == 0.01 else MAX_CHANGES_PER_HOUR  # the soak's 0 changes
     met = (rate["reached"] == rate["targets"] and rate["settle_max_s"] is not None
-           and rate["settle_max_s"] <= GOAL_S[rate["p"]] and per_hour <= MAX_CHANGES_PER_HOUR)
+           and rate["settle_max_s"] <= GOAL_S[rate["p"]] and per_hour <= allowed)
     return "met" if met else "**not met**"
 
 
@@ -90,7 +92,7 @@ def section(result: dict) -> list[str]:
          "a simulator model answering HTTP 500 to a fraction p of requests (completion and stream probes "
          f"every 5 s), for {result['minutes']:g} min. Settle: time from a target's first snapshot until it "
          "first holds the expected status; changes: status changes after that, per target-hour. Goals: "
-         "1 % healthy; 10 % and 30 % degraded within 2 min; 50 %, 90 %, 100 % unhealthy within 30 s; at "
+         "1 % healthy within 30 s (every kind answered) and no change after; 10 % and 30 % degraded within 2 min; 50 %, 90 %, 100 % unhealthy within 30 s; at "
          "most 1 change per hour after settling."), "",
         "| p | expected | reached | settle median (s) | settle max (s) | changes | target-hours | changes / h | final statuses | goal |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",

@@ -23,3 +23,11 @@ def test_a_target_that_never_reaches_its_status_misses_the_goal() -> None:
     result = {"per_rate": 1, "minutes": 1.0, "rates": [rate]}
     assert section(result)[-1] == ("| 10% | degraded | 0 of 1 | - | - | 0 | 0.0 | 0.0 | healthy x1 | "
                                    "**not met** |")
+
+
+def test_one_percent_stays_healthy_after_its_first_answers() -> None:
+    quiet = summarize(0.01, _rows("p001-00", ["unknown", "unknown", "healthy", "healthy"]))
+    once = summarize(0.01, _rows("p001-01", ["unknown", "healthy", "degraded", "healthy"] + ["healthy"] * 4000))
+    assert section({"per_rate": 1, "minutes": 1.0, "rates": [quiet]})[-1].endswith("| met |")
+    assert once["changes"] == 2
+    assert section({"per_rate": 1, "minutes": 140.0, "rates": [once]})[-1].endswith("| **not met** |")
