@@ -58,12 +58,14 @@ kinds AS (
            max(last_probe_at) AS latest_probe_at,
            countIf(last_probe_at IS NOT NULL) AS kinds_with_results,
            max(rules_from) AS rules_from_max,
-           -- the answers of all kinds but `models`, over each kind's rule window
-           countIf(probe_kind != 'models' AND requests > 0) AS answer_kinds,
-           arrayStringConcat(arraySort(groupArrayIf(probe_kind, probe_kind != 'models' AND requests > 0)), '+') AS answers_name,
-           sumIf(requests, probe_kind != 'models') AS answer_requests,
-           sumIf(errors, probe_kind != 'models') AS answer_errors,
-           sumMapIf(errors_by_type, probe_kind != 'models') AS answer_errors_by_type,
+           -- the answers of all kinds but `models`, over each kind's rule window (none of a kind
+           -- whose window restarts at this instant: its row still counts the outage before)
+           countIf(probe_kind != 'models' AND requests > 0 AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_kinds,
+           arrayStringConcat(arraySort(groupArrayIf(probe_kind, probe_kind != 'models' AND requests > 0
+                                                    AND rules_from < {at:DateTime64(3, 'UTC')})), '+') AS answers_name,
+           sumIf(requests, probe_kind != 'models' AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_requests,
+           sumIf(errors, probe_kind != 'models' AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_errors,
+           sumMapIf(errors_by_type, probe_kind != 'models' AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_errors_by_type,
            -- the most severe breaker of any kind
            arraySort(b -> -indexOf(['closed', 'half_open', 'open'], b.1),
                      groupArray((breaker, probe_kind)))[1] AS worst_breaker

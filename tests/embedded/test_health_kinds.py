@@ -86,6 +86,24 @@ def test_answers_of_all_kinds_together_reach_a_verdict_first(store) -> None:
     assert rules["answers_requests"] == {"value": 12.0, "limit": 30.0, "held": False}
 
 
+def test_kinds_recovering_one_after_the_other_go_straight_back_to_healthy(store) -> None:
+    """An outage of both kinds; completion closes its breaker first, stream 6 s later. The
+    outage's failures leave the answers counted together with each kind's rule window: the
+    target goes unhealthy -> healthy, never through degraded."""
+    fail = "http_5xx"
+    steps = [(0, kinds(completion={"ok": 20}, stream={"ok": 20}), ("healthy",)),
+             (2, kinds(completion=FAIL3, stream=FAIL3), ("unhealthy",)),
+             (4, kinds(completion=fail, stream=fail), ("unhealthy",)),
+             (6, kinds(completion=fail, stream=fail), ("unhealthy",))]
+    steps += [(t, kinds(completion="ok", stream=fail if t < 14 else "ok"), ("",)) for t in range(8, 26, 2)]
+    actual = run_steps(store, config("completion", "stream"), steps)
+    statuses = [a[0] for a in actual]
+    assert "degraded" not in statuses, statuses
+    assert statuses[-1] == "healthy", statuses
+    events = [(e[3], e[4]) for e in synthetic.events(store) if e[2] == "status"]
+    assert events == [("new", "healthy"), ("healthy", "unhealthy"), ("unhealthy", "healthy")], events
+
+
 def test_latency_quantiles_per_kind(store) -> None:
     """A `models` listing's 5 ms answers do not dilute a completion's 2 s."""
     synthetic.points(store, [
