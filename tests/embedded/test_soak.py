@@ -5,9 +5,10 @@
 The shortened form of the soak benchmark (`bench/soak.py`; `make bench` runs it for an hour).
 Over 2.5 min the 20 targets run about 1,200 probes, so about 12 of them fail. A false alarm
 needs the breaker's 3 failures in a row (about 1e-4 per failure: about 0.1 % per run) or an
-error-rate rule: those wait for `thresholds.min_requests` (30) requests in the status window,
-and then need the error rate's 95 % lower bound at 5 % (4 failures among 30 probes, 11 among
-120): negligible at 1 %. Before that minimum existed, one failure among a target's first 1-3
+error-rate rule: those wait for `thresholds.min_requests` (30) requests of a kind, or of the
+answers together, and then need the error rate's 90 % lower bound at 5 % (4 failures among
+30 answers, 6 among 60, 9 among 120): about 2e-4 per kind and target at 1 %, so about one
+run in a hundred sees one. Before that minimum existed, one failure among a target's first 1-3
 probes put the lower bound at 21 %, 9.5 % or 6.1 % and the target started `degraded`, which
 failed this test in about a quarter of its runs.
 """

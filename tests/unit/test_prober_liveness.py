@@ -78,15 +78,16 @@ def test_connection_check_refused() -> None:
 
 
 def test_an_azure_target_is_watched_by_a_connection_check() -> None:
-    """Chat answers 500 and the resource root 404: the chat kinds back off, the connection
-    check runs at the interval, succeeds (the server answers) and wakes nothing."""
+    """Chat answers 429 (a failure that backs off) and the resource root 404: the chat kinds
+    back off, the connection check runs at the interval, succeeds (the server answers) and
+    wakes nothing."""
     arrivals: list[tuple[float, str]] = []
 
     async def script(server: FakeServer, reader, writer) -> None:
         head, _ = await server.read_request(reader)
         path = head.split(b" ")[1].decode()
         arrivals.append((time.monotonic(), path))
-        code = 404 if path == "/" else 500
+        code = 404 if path == "/" else 429
         await server.send(writer, f"HTTP/1.1 {code} X\r\nContent-Length: 0\r\n"
                                   "Connection: close\r\n\r\n".encode())
 
