@@ -12,10 +12,10 @@ Pure arithmetic on a monotonic clock, so every rule is unit-testable without sle
   open the circuit breaker are all seen within `(confirm_failures - 1) * confirm_delay` of
   the first, plus probe durations. The run then continues on the slots (and backoff).
 * **Recovery confirmation**: after a success that ends a run of failures, one extra probe
-  runs `confirm_delay` seconds later (as above), so the successes that close the breaker come within
-  seconds too. A success on a confirmation probe gets none (its run of failures was shorter
-  than `confirm_failures`), so a target that alternates costs at most one extra probe per
-  failure.
+  runs `confirm_delay` seconds later (as above), so the successes that close the breaker
+  come within seconds too. A success on a confirmation probe gets none (its run of failures
+  was shorter than `confirm_failures`), so a target that alternates costs at most one extra
+  probe per failure.
 * **Backoff**: from the `backoff_after`-th consecutive failure on, the gap doubles per
   further failure up to `backoff_max` (never below `interval`): a target that stays down is
   probed less often but at least every `backoff_max` seconds. Only kinds that spend tokens

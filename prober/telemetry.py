@@ -4,7 +4,8 @@
 with delta temporality; every histogram is exponential with at most 640 buckets. `record` is
 the only way a probe result becomes metrics. Exports run on the SDK's background thread, so
 recording never blocks the event loop and an unreachable collector never stops probing; what
-the collector does not take is kept and sent again (`prober.export_buffer`).
+the collector does not take is kept and sent again (`prober.export_buffer`). A failed probe
+is exported at once, not at the next interval (`prober.early_export`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from opentelemetry.sdk.resources import Resource
 import llmhealth
 from llmhealth.config.model import Config
 from llmhealth.config.target import Target
+from prober.early_export import EarlyExport
 from prober.export_buffer import ExportBuffer, single_attempt_exporter
 from prober.gauges import LatestGauge
 from prober.local_models import LocalModel
@@ -41,6 +43,8 @@ EXPORT_TIMEOUT_S = 5.0
 and send one interval of points, short enough that a hung collector delays the next
 collection by at most that much. A closed port fails at once."""
 SHUTDOWN_TIMEOUT_MS = 10_000
+EARLY_EXPORT_GAP = 0.25
+"""Early exports (of failures) run at least this fraction of `prober.export_interval` apart."""
 CARDINALITY_LIMIT = 200_000
 """Attribute sets per metric before the SDK folds the rest into one overflow set. The SDK's
 default (2,000) is reached by a few hundred targets (target x kind x outcome); ours are
@@ -64,6 +68,7 @@ class Telemetry:
 
     def __init__(self, config: Config, *, metric_reader: MetricReader | None = None) -> None:
         self.endpoint = f"http://127.0.0.1:{config.collector.grpc_port}"
+        self._early: EarlyExport | None = None
         reader = metric_reader or PeriodicExportingMetricReader(
             ExportBuffer(
                 single_attempt_exporter(
@@ -76,6 +81,11 @@ class Telemetry:
             ),
             export_interval_millis=config.prober.export_interval * 1000,
         )
+        if metric_reader is None:
+            interval_s = config.prober.export_interval
+            self._early = EarlyExport(
+                lambda: reader.force_flush(timeout_millis=int(1000 * max(interval_s, EXPORT_TIMEOUT_S))),
+                min_gap_s=interval_s * EARLY_EXPORT_GAP)
         self._provider = MeterProvider(
             metric_readers=[reader],
             # No traces, so no exemplars: skip building a reservoir per attribute set.
@@ -195,6 +205,8 @@ class Telemetry:
         if cost_usd:
             self._cost.add(cost_usd, attributes)
         self._record_rate_limits(result, target)
+        if result.outcome != OK and self._early is not None:
+            self._early.request()
 
     def record_liveness(self, result: ProbeResult, target: Target) -> None:
         """Count one internal liveness probe (`prober.liveness`); nothing else of it is
@@ -255,6 +267,8 @@ class Telemetry:
 
     def shutdown(self) -> None:
         """Export what is still pending and stop the exporter (blocks, bounded)."""
+        if self._early is not None:
+            self._early.stop()
         self._provider.shutdown(timeout_millis=SHUTDOWN_TIMEOUT_MS)
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
+from dataclasses import replace
 
 import grpc
 import pytest
@@ -325,3 +326,19 @@ def test_otlp_error_log_muted_during_outage(clock: Clock, caplog: pytest.LogCapt
     otlp_log.error("after shutdown")
     logged = [r.getMessage() for r in caplog.records if r.name == otlp_log.name]
     assert logged == ["first failure", "after it", "after shutdown"]
+
+
+def test_a_failure_is_exported_at_once_and_a_success_at_the_interval() -> None:
+    port = closed_port()
+    telemetry = Telemetry(Config(prober=ProberSettings(export_interval=30),
+                                 collector=CollectorSettings(grpc_port=port)))
+    try:
+        with collector(port) as sink:
+            telemetry.record(OK_PROBE, TARGET)
+            time.sleep(1.0)
+            assert sink.outcomes == 0  # the next periodic export is 30 s away
+            telemetry.record(replace(OK_PROBE, outcome="http_5xx", http_status=500), TARGET)
+            wait_for(lambda: sink.outcomes == 2, seconds=3.0)
+            assert sink.outcomes == 2  # the failure, and the success collected with it
+    finally:
+        telemetry.shutdown()
