@@ -25,6 +25,7 @@ import yaml
 
 from aggregator.store.params import encode_params
 from bench.forwarder import Forwarders
+from llmhealth.run import tether
 from tests.embedded.pipeline_client import running_pipeline
 from tests.embedded.ports import free_ports
 
@@ -77,7 +78,8 @@ def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None,
     (sim_port,) = free_ports(1)
     with (work / "simulator.log").open("w") as sim_log:
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "llmhealth", "simulate", "--port", str(sim_port), "--scenario", str(scenario)],
+            tether.command([sys.executable, "-m", "llmhealth", "simulate", "--port", str(sim_port),
+                            "--scenario", str(scenario)]),
             stdout=subprocess.DEVNULL, stderr=sim_log)
     client = httpx.Client()
     try:

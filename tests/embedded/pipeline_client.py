@@ -18,6 +18,7 @@ import yaml
 
 from aggregator.store.params import encode_params
 from aggregator.store.password import PASSWORD_FILE
+from llmhealth.run import tether
 from tests.embedded.ports import free_ports
 
 
@@ -37,7 +38,9 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
         "simulator": {"port": sim_port}, **(settings or {})}))
     log = (tmp / "run.log").open("w")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "llmhealth", "run", "--config", str(config_path)],
+    # tethered: a test run that is killed takes the pipeline with it
+    process = subprocess.Popen(tether.command([sys.executable, "-m", "llmhealth", "run", "--config",
+                                               str(config_path)]),
                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     try:
         auth = ("default", _generated_password(tmp / "data" / PASSWORD_FILE, process, tmp / "run.log"))
