@@ -17,8 +17,9 @@ def section(result: dict) -> list[str]:
         ("`llmhealth run` (embedded store, rotel, prober, aggregator) with every setting at its default "
          "(probe interval 5 s, completion and stream probes, prober timeout 10 s, first-byte and gap bounds "
          "`auto` (4 × the longest of the last 50 successes, at least 1 s, from the 5th success on), "
-         "confirmation re-probes 1 s apart, backoff of the token-spending kinds from the 6th failure in a "
-         "row up to 60 s with a free liveness probe (`models`) every 5 s meanwhile, export every 1 s, "
+         "confirmation re-probes 1 s apart (at once after a probe cut at its bound), backoff of the "
+         "token-spending kinds from the 6th failure in a row that may have been billed, up to 60 s, with a "
+         "free liveness probe (`models`) every 5 s meanwhile, export every 1 s and at once for a failure, "
          "rotel batch 0.5 s, aggregator instant every 2 s + 0.25 s, breaker 3 failures / 2 successes / "
          f"5 s cooldown, hysteresis 2), {result['targets']} targets against the simulator: {n} per row "
          "below, each its own simulator model behind its own TCP forwarder port (`bench/forwarder.py`), "
@@ -68,7 +69,7 @@ def _parts_table(result: dict) -> list[str]:
     lines = [
         ("Where the time goes (medians per part, seconds): *first point* = flip → the first failed "
          "(recovery: successful) probe's point is exported (waiting for the target's next probe, "
-         "the probe itself, up to 1 s of export interval); *confirm* = → the point that decided the "
+         "the probe itself, its export); *confirm* = → the point that decided the "
          "status is exported (confirmation re-probes 1 s apart until the breaker's 3 failures or "
          "2 successes, or enough failures for the error-rate rule); *collector* = → stored (rotel "
          "batch and insert); *instant* = → the aggregator instant that changed the status (the 2 s "
@@ -133,6 +134,11 @@ def _slow_table(slow: dict) -> list[str]:
     ]
 
 
+SLOWEST = (" The slowest targets of a row add up the worst of each part: up to a whole interval "
+           "(5 s) until their first probe after the flip, 1 s more per failed probe, the export and "
+           "the collector's batch, and up to one aggregator interval (2 s) until the next instant.")
+
+
 def _notes(result: dict) -> list[str]:
     """What the parts say, for the rows that need it."""
     notes = []
@@ -152,7 +158,8 @@ def _notes(result: dict) -> list[str]:
             notes.append(
                 f"- {m['label']}: each failed probe is cut at its bound (1 s, the floor, for these "
                 f"targets), so the first failure is exported after {detect['first_failure']:.1f} s and the "
-                f"breaker's 3 failures after {detect['first_failure'] + detect['confirm']:.1f} s (medians).")
+                f"breaker's 3 failures after {detect['first_failure'] + detect['confirm']:.1f} s (medians)."
+                + (SLOWEST if m["detect"]["p95"] > DETECT_GOAL_S else ""))
         elif m["detect"]["p95"] > DETECT_GOAL_S or m["recover"]["p95"] > RECOVER_GOAL_S:
             notes.append(f"- {m['label']}: see the parts above.")
     return notes
