@@ -16,10 +16,11 @@ def query(name: str) -> str:
     return (SQL_ROOT / "queries" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration file, in version order; versions unique."""
+def migrations(root: Path = SQL_ROOT) -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration file under `root`, in version order; versions
+    unique. None at all is an error: a store migrated from nothing would be empty."""
     found: dict[int, tuple[int, str, str]] = {}
-    for path in sorted((SQL_ROOT / "migrations").glob("*.sql")):
+    for path in sorted((root / "migrations").glob("*.sql")):
         match = MIGRATION_NAME.match(path.name)
         if not match:
             raise ValueError(f"{path}: migration files are named NNNN_snake_case.sql")
@@ -27,4 +28,7 @@ def migrations() -> list[tuple[int, str, str]]:
         if version in found:
             raise ValueError(f"{path}: migration version {version} is used twice")
         found[version] = (version, match.group(2), path.read_text(encoding="utf-8"))
+    if not found:
+        raise FileNotFoundError(f"no migrations in {root / 'migrations'}: the installation is incomplete "
+                                "(the SQL files ship with the package)")
     return [found[v] for v in sorted(found)]
