@@ -2,16 +2,19 @@
 
 Migrations never change once landed: a schema change is a new file. Every statement is
 `IF NOT EXISTS`, so two workers migrating at once, or a crash between a statement and its
-`schema_migrations` row, are both harmless.
+`schema_migrations` row, are both harmless. Each row records the SHA-256 of the text applied;
+a store that applied a migration whose file has changed since is refused (`MigrationChanged`)
+before anything runs. Rows written before checksums were kept get the current file's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 
 from aggregator import sql
-from aggregator.store.base import Store
+from aggregator.store.base import Store, StoreError
 from llmhealth.config.model import RetentionSettings
 
 log = logging.getLogger("llmhealth.migrate")
@@ -45,26 +48,60 @@ def _ttl_params(retention: RetentionSettings) -> dict[str, int]:
     }
 
 
+BOOTSTRAP = (1, 47)
+"""schema_migrations and its checksum column: run before anything is read or recorded."""
+
+
+class MigrationChanged(StoreError):
+    """A migration this store applied has another text now."""
+
+
+def checksum(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def migrate(store: Store, retention: RetentionSettings) -> list[str]:
     """Create the database, apply pending migrations, then align TTLs with `retention`.
-    Returns the names of the migrations applied by this call."""
+    Returns the names of the migrations applied by this call. Raises MigrationChanged (and
+    applies nothing) when an applied migration's file has changed."""
     store.ensure_database()
     all_migrations = sql.migrations()
-    store.execute(all_migrations[0][2])  # schema_migrations itself
-    applied = {int(r["version"]) for r in store.rows("SELECT version FROM schema_migrations")}
+    by_version = {version: (name, text) for version, name, text in all_migrations}
+    for version in BOOTSTRAP:
+        store.execute(by_version[version][1])
+    recorded = {int(r["version"]): r for r in store.rows(
+        "SELECT version, applied_at, checksum FROM schema_migrations FINAL")}
+    _refuse_changed(recorded, all_migrations)
     params = _ttl_params(retention)
     done = []
     for version, name, text in all_migrations:
-        if version in applied:
+        row = recorded.get(version)
+        if row is not None:
+            if not row["checksum"]:  # applied before checksums were kept
+                _record(store, version, name, text, row["applied_at"])
             continue
         used = {k: v for k, v in params.items() if "{" + k + ":" in text}
         store.execute(text, used)
-        store.execute(sql.query("record_migration"), {
-            "version": version, "name": name, "applied_at": datetime.now(UTC)})
+        _record(store, version, name, text, datetime.now(UTC))
         log.info("applied migration %04d_%s", version, name)
         done.append(f"{version:04d}_{name}")
     apply_retention(store, retention)
     return done
+
+
+def _refuse_changed(recorded: dict[int, dict], migrations: list[tuple[int, str, str]]) -> None:
+    changed = [f"{version:04d}_{name}.sql" for version, name, text in migrations
+               if recorded.get(version, {}).get("checksum") not in (None, "", checksum(text))]
+    if changed:
+        raise MigrationChanged(
+            f"the store was migrated with another text of {', '.join(changed)} than this version "
+            "of llmhealth ships: it cannot be used as it is (migrate a new store.data_dir, or run "
+            "the version that created it)")
+
+
+def _record(store: Store, version: int, name: str, text: str, applied_at: datetime) -> None:
+    store.execute(sql.query("record_migration"), {
+        "version": version, "name": name, "applied_at": applied_at, "checksum": checksum(text)})
 
 
 def apply_retention(store: Store, retention: RetentionSettings) -> None:
