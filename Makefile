@@ -23,8 +23,11 @@ run: $(STAMP)  ## the whole pipeline on this machine (demo targets when no confi
 test: $(STAMP)  ## unit, embedded end-to-end and (with Docker) container tests
 	$(PY) -m pytest -q -ra $(ARGS)
 
-test-unit: $(STAMP)
+test-unit: $(STAMP)  ## unit tests only (no engine, no child processes)
 	$(PY) -m pytest -q -ra tests/unit $(ARGS)
+
+test-embedded: $(STAMP)  ## the embedded engine and real processes (pytest marker `embedded`)
+	$(PY) -m pytest -q -ra -m embedded $(ARGS)
 
 bench: $(STAMP)  ## writes BENCHMARKS.md (about 2 h 15 min: 60 min soak, 50 min settle); ARGS="--short", "--only detection,aggregation", "--soak-minutes 10"
 	$(PY) -m bench $(ARGS)
