@@ -111,8 +111,8 @@ def migrate(config: ConfigOpt = None,
     """Apply pending schema migrations and the configured retention, then exit."""
     from aggregator.migrate import migrate as apply
     from aggregator.store.base import StoreError
+    from aggregator.store.factory import open_store
     from llmhealth import logs
-    from llmhealth.stores import open_store
 
     cfg = _load(config, _nested({("store", "data_dir"): data_dir}))
     logs.configure(Console(stderr=True))

@@ -1,4 +1,4 @@
-"""Open the store the configuration names: embedded (chDB) or a ClickHouse server."""
+"""Open the store the configuration names: embedded (chDB) or a ClickHouse server (`store.mode`)."""
 
 from __future__ import annotations
 
