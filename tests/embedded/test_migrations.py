@@ -38,4 +38,4 @@ def test_rows_from_before_checksums_get_the_current_files(store) -> None:
         "version": 31, "name": "health_targets", "applied_at": "2026-11-22 10:00:00", "checksum": ""})
     migrate(store, RetentionSettings())
     [row] = [r for r in store.rows(ROWS) if int(r["version"]) == 31]
-    assert row["checksum"] == checksum(dict((v, t) for v, _n, t in sql.migrations())[31])
+    assert row["checksum"] == checksum({v: t for v, _n, t in sql.migrations()}[31])
