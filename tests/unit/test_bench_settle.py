@@ -26,8 +26,11 @@ def test_a_target_that_never_reaches_its_status_misses_the_goal() -> None:
 
 
 def test_one_percent_stays_healthy_after_its_first_answers() -> None:
-    quiet = summarize(0.01, _rows("p001-00", ["unknown", "unknown", "healthy", "healthy"]))
-    once = summarize(0.01, _rows("p001-01", ["unknown", "healthy", "degraded", "healthy"] + ["healthy"] * 4000))
-    assert section({"per_rate": 1, "minutes": 1.0, "rates": [quiet]})[-1].endswith("| met |")
+    slow = summarize(0.01, _rows("p001-00", ["unknown"] * 70 + ["healthy", "healthy"]))
+    once = summarize(0.01, _rows("p001-01", ["unknown", "healthy", "degraded", "healthy"]))
+    early = summarize(0.01, _rows("p001-02", ["unknown", "degraded", "healthy"]))
+    assert section({"per_rate": 1, "minutes": 1.0, "rates": [slow]})[-1].endswith("| met |")
     assert once["changes"] == 2
-    assert section({"per_rate": 1, "minutes": 140.0, "rates": [once]})[-1].endswith("| **not met** |")
+    assert section({"per_rate": 1, "minutes": 1.0, "rates": [once]})[-1].endswith("| **not met** |")
+    assert early["before"] == ["degraded", "unknown"]
+    assert section({"per_rate": 1, "minutes": 1.0, "rates": [early]})[-1].endswith("| **not met** |")
