@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +64,19 @@ class Pipeline:
         if self.process.poll() is not None:
             raise RuntimeError(f"llmhealth run exited with {self.process.returncode}:\n"
                                f"{self.log.read_text()[-3000:]}")
+
+    def run_for(self, minutes: float, log: Callable[[str], None], label: str) -> None:
+        """Let the pipeline run `minutes`, checking every 5 s that it is alive and logging
+        progress every 10 min as `label`."""
+        started = time.time()
+        deadline = time.monotonic() + minutes * 60
+        next_log = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            self.alive()
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= next_log:
+                log(f"  {label}: {(time.time() - started) / 60:.0f} of {minutes:g} min")
+                next_log += 600
 
 
 @contextmanager

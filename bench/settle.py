@@ -36,15 +36,7 @@ def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> 
     models = {_name(p, i): {"error_rate": p, "error_kind": "http_500"}
               for p in RATES for i in range(per_rate)}
     with pipeline(work, models) as pipe:
-        started = time.time()
-        deadline = time.monotonic() + minutes * 60
-        next_log = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            pipe.alive()
-            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
-            if time.monotonic() >= next_log:
-                log(f"  settle: {(time.time() - started) / 60:.0f} of {minutes:g} min")
-                next_log += 600
+        pipe.run_for(minutes, log, "settle")
         time.sleep(3)  # the last instant's snapshots are written
         rows = pipe.query("""
             SELECT target, toUnixTimestamp64Milli(evaluated_at) / 1000 AS t, status

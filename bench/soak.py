@@ -26,14 +26,7 @@ def measure(work: Path, targets: int = 20, minutes: float = 60.0, error_rate: fl
     behavior = {"error_rate": error_rate, "error_kind": "http_500"}
     with pipeline(work, dict.fromkeys(names, behavior)) as pipe:
         started = time.time()
-        deadline = time.monotonic() + minutes * 60
-        next_log = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            pipe.alive()
-            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
-            if time.monotonic() >= next_log:
-                log(f"  soak: {(time.time() - started) / 60:.0f} of {minutes:g} min")
-                next_log += 600
+        pipe.run_for(minutes, log, "soak")
         seconds = time.time() - started
         time.sleep(3)  # the last instant's snapshots and events are written
         events = pipe.query("""
