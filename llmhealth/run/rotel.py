@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import rotel
 
-SETTINGS_FILE = Path(__file__).resolve().parents[2] / "otel-collector" / "rotel.env"
+SETTINGS_FILE: Traversable = files("llmhealth_otel_collector").joinpath("rotel.env")
 
 
 def binary() -> Path:
@@ -19,7 +21,7 @@ def binary() -> Path:
     return path
 
 
-def read_env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: Traversable) -> dict[str, str]:
     """KEY=VALUE lines; blank lines and # comments skipped."""
     env = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

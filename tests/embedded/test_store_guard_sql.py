@@ -14,7 +14,9 @@ from aggregator.store.embedded import EmbeddedStore, Session
 from aggregator.store.guard import Guard
 
 pytestmark = pytest.mark.embedded
-FILES = sorted(sql.SQL_ROOT.glob("*/*.sql"))
+FILES = sorted((f for folder in ("migrations", "queries")
+                for f in sql.SQL_ROOT.joinpath(folder).iterdir() if f.name.endswith(".sql")),
+               key=lambda f: (f.parent.name, f.name))
 
 
 @pytest.fixture(scope="module")
