@@ -56,6 +56,10 @@ class MigrationChanged(StoreError):
     """A migration this store applied has another text now."""
 
 
+class SchemaMismatch(StoreError):
+    """The store's schema is older (migrations pending) or newer than this version's."""
+
+
 def checksum(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -72,6 +76,7 @@ def migrate(store: Store, retention: RetentionSettings) -> list[str]:
     recorded = {int(r["version"]): r for r in store.rows(
         "SELECT version, applied_at, checksum FROM schema_migrations FINAL")}
     _refuse_changed(recorded, all_migrations)
+    _refuse_newer(recorded, by_version)
     params = _ttl_params(retention)
     done = []
     for version, name, text in all_migrations:
@@ -97,6 +102,32 @@ def _refuse_changed(recorded: dict[int, dict], migrations: list[tuple[int, str, 
             f"the store was migrated with another text of {', '.join(changed)} than this version "
             "of llmhealth ships: it cannot be used as it is (migrate a new store.data_dir, or run "
             "the version that created it)")
+
+
+def _refuse_newer(recorded: dict[int, dict], known: dict[int, tuple[str, str]]) -> None:
+    newer = sorted(set(recorded) - set(known))
+    if newer:
+        raise SchemaMismatch(
+            f"the store's schema is newer than this version of llmhealth (it has migration "
+            f"{', '.join(f'{v:04d}' for v in newer)}, this version ends at {max(known):04d}): "
+            "run the llmhealth version that migrated it, or a newer one")
+
+
+def check_schema(store: Store) -> None:
+    """Raise SchemaMismatch unless the store has exactly this version's migrations applied
+    (for `llmhealth aggregator --no-migrate`), naming what to run."""
+    known = {version: (name, text) for version, name, text in sql.migrations()}
+    exists = store.rows(sql.query("schema_migrations_exists"))[0]["found"]
+    recorded = {int(r["version"]): r for r in store.rows(
+        "SELECT version, applied_at, checksum FROM schema_migrations FINAL")} if int(exists) else {}
+    _refuse_changed(recorded, [(v, name, text) for v, (name, text) in known.items()])
+    _refuse_newer(recorded, known)
+    pending = sorted(set(known) - set(recorded))
+    if pending:
+        raise SchemaMismatch(
+            f"the store's schema is older than this version of llmhealth ({len(pending)} "
+            f"migrations pending, from {pending[0]:04d}_{known[pending[0]][0]}): run `llmhealth "
+            "migrate` with the same store.url, or start the aggregator without --no-migrate")
 
 
 def _record(store: Store, version: int, name: str, text: str, applied_at: datetime) -> None:

@@ -39,7 +39,7 @@ def measure(work_dir: Path, targets: int = 1000, interval: float = 5.0, seconds:
     simulator = subprocess.Popen([*cli, "simulate", "--port", str(sim_port)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_http(f"http://127.0.0.1:{sim_port}/v1/models")
-    prober = subprocess.Popen([*cli, "probe", "--config", str(config)],
+    prober = subprocess.Popen([*cli, "prober", "--config", str(config)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     process = psutil.Process(prober.pid)
     try:

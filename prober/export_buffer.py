@@ -53,7 +53,8 @@ def single_attempt_exporter(
 
     After an UNAVAILABLE answer it replaces its gRPC channel, so the next export connects
     afresh instead of waiting out gRPC's reconnect backoff."""
-    return OTLPMetricExporter(endpoint=endpoint, insecure=True, timeout=timeout_s,
+    return OTLPMetricExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"),
+                              timeout=timeout_s,
                               preferred_temporality=temporality, retryable_error_codes=NO_RETRY)
 
 
@@ -78,6 +79,8 @@ class _Outage:
 class ExportBuffer(MetricExporter):
     """A `MetricExporter` that keeps what `exporter` fails to send, up to `keep_s` seconds.
 
+    After an export that left nothing kept, calls `on_sent` (the prober's heartbeat);
+    `keepalive` does the same while there is nothing to export.
     Logs one WARNING when the collector at `endpoint` stops answering and one INFO when every
     kept batch has been sent again. While it does not answer, the OTLP exporter's own error
     log (one line per failed attempt) is muted: its first error, with the gRPC status, is kept.
@@ -86,7 +89,8 @@ class ExportBuffer(MetricExporter):
     """
 
     def __init__(self, exporter: MetricExporter, *, endpoint: str, keep_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_sent: Callable[[], None] | None = None) -> None:
         # The SDK's reader takes the preferences from the exporter it is given.
         super().__init__(preferred_temporality=exporter._preferred_temporality,
                          preferred_aggregation=exporter._preferred_aggregation)
@@ -94,6 +98,8 @@ class ExportBuffer(MetricExporter):
         self._endpoint = endpoint
         self._keep_s = keep_s
         self._clock = clock
+        self._on_sent = on_sent
+        self._last_sent = clock()
         self._queue: deque[_Kept] = deque()
         self._lock = threading.Lock()
         self._outage: _Outage | None = None
@@ -110,7 +116,35 @@ class ExportBuffer(MetricExporter):
                 self._queue.append(_Kept(metrics_data, points, now))
             self._drop_expired(now)
             self._send(deadline=now + timeout_millis / 1000)
-            return MetricExportResult.FAILURE if self._queue else MetricExportResult.SUCCESS
+            if self._queue:
+                return MetricExportResult.FAILURE
+            self._last_sent = self._clock()
+        if self._on_sent is not None:
+            self._on_sent()
+        return MetricExportResult.SUCCESS
+
+    def keepalive(self, idle_s: float) -> None:
+        """When nothing reached the collector for `idle_s` (the SDK exports only when there
+        are points), send it the kept batches or, with none, an empty export; call `on_sent`
+        when it took them. Called every export interval by the prober's heartbeat thread;
+        returns at once while an export runs."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            now = self._clock()
+            if now - self._last_sent < idle_s:
+                return
+            if self._queue:
+                self._send(deadline=now + idle_s)
+                sent = not self._queue
+            else:
+                sent = self._answers()
+            if sent:
+                self._last_sent = self._clock()
+        finally:
+            self._lock.release()
+        if sent and self._on_sent is not None:
+            self._on_sent()
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Send the kept batches within `timeout_millis`; True when none is left."""
@@ -168,8 +202,9 @@ class ExportBuffer(MetricExporter):
             self._outage = _Outage(started=self._clock())
             log.warning(
                 "collector at %s does not answer; keeping metric points (up to %g s) to send "
-                "them in order once it does. Check that the collector runs and listens on that "
-                "port (collector.grpc_port); `llmhealth run` restarts it and logs why it stopped",
+                "them in order once it does. Check that the collector runs and listens there "
+                "(collector.endpoint, else collector.grpc_port on this machine); `llmhealth run` "
+                "restarts it and logs why it stopped",
                 self._endpoint, self._keep_s)
 
     def _recovered(self, outage: _Outage) -> None:

@@ -34,6 +34,7 @@ from llmhealth.config.target import Target
 from prober.early_export import EarlyExport
 from prober.export_buffer import ExportBuffer, single_attempt_exporter
 from prober.gauges import LatestGauge
+from prober.heartbeat import Heartbeat, Keepalive
 from prober.local_models import LocalModel
 from prober.outcome import OK, ProbeResult
 
@@ -61,28 +62,26 @@ export each observation once (`prober.gauges`)."""
 class Telemetry:
     """The instruments of docs/metrics.md behind one `record` call.
 
-    Without `metric_reader` the provider exports to `127.0.0.1:{collector.grpc_port}` every
-    `prober.export_interval` seconds, through an `ExportBuffer`; tests pass an
+    Without `metric_reader` the provider exports to `collector.export_endpoint` every
+    `prober.export_interval` seconds, through an `ExportBuffer` that beats the heartbeat
+    (`prober.heartbeat_file`) after each export the collector took; tests pass an
     `InMemoryMetricReader` built with `preferred_temporality=TEMPORALITY` instead.
     """
 
     def __init__(self, config: Config, *, metric_reader: MetricReader | None = None) -> None:
-        self.endpoint = f"http://127.0.0.1:{config.collector.grpc_port}"
+        self.endpoint = config.collector.export_endpoint
         self._early: EarlyExport | None = None
-        reader = metric_reader or PeriodicExportingMetricReader(
-            ExportBuffer(
-                single_attempt_exporter(
-                    self.endpoint,
-                    timeout_s=min(EXPORT_TIMEOUT_S, config.prober.export_interval),
-                    temporality=TEMPORALITY,
-                ),
-                endpoint=self.endpoint,
-                keep_s=config.prober.export_buffer,
-            ),
-            export_interval_millis=config.prober.export_interval * 1000,
-        )
-        if metric_reader is None:
+        self._keepalive: Keepalive | None = None
+        reader = metric_reader
+        if reader is None:
             interval_s = config.prober.export_interval
+            buffer = ExportBuffer(
+                single_attempt_exporter(self.endpoint, timeout_s=min(EXPORT_TIMEOUT_S, interval_s),
+                                        temporality=TEMPORALITY),
+                endpoint=self.endpoint, keep_s=config.prober.export_buffer,
+                on_sent=Heartbeat(config.prober.heartbeat_file).beat)
+            reader = PeriodicExportingMetricReader(buffer, export_interval_millis=interval_s * 1000)
+            self._keepalive = Keepalive(buffer.keepalive, interval_s)
             self._early = EarlyExport(
                 lambda: reader.force_flush(timeout_millis=int(1000 * max(interval_s, EXPORT_TIMEOUT_S))),
                 min_gap_s=interval_s * EARLY_EXPORT_GAP)
@@ -269,6 +268,8 @@ class Telemetry:
         """Export what is still pending and stop the exporter (blocks, bounded)."""
         if self._early is not None:
             self._early.stop()
+        if self._keepalive is not None:
+            self._keepalive.stop()
         self._provider.shutdown(timeout_millis=SHUTDOWN_TIMEOUT_MS)
 
 

@@ -6,20 +6,30 @@ chDB binds them, so the SQL files are the same for both stores.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as DriverError
+from clickhouse_driver.errors import NetworkError, SocketTimeoutError
 
 from aggregator.store.base import Store, StoreError
 
+# The driver logs every failed connection attempt with its traceback; the StoreError says it.
+logging.getLogger("clickhouse_driver.connection").setLevel(logging.CRITICAL)
+# AUTHENTICATION_FAILED, UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD
+_LOGIN_CODES = {516, 192, 193, 194}
+
 
 class ServerStore(Store):
-    def __init__(self, host: str, port: int, user: str, password: str, database: str) -> None:
+    def __init__(self, host: str, port: int, user: str, password: str, database: str, *,
+                 where: str, password_hint: str) -> None:
         self.database = database
-        self._where = f"{host}:{port}"
+        self._where = where
+        self._user = user
+        self._password_hint = password_hint
         self._lock = threading.Lock()
         settings = {"server_side_params": True}
         self._client = Client(host=host, port=port, user=user, password=password,
@@ -32,11 +42,17 @@ class ServerStore(Store):
         try:
             with self._lock:
                 return client.execute(sql, dict(params or {}), with_column_types=with_types)
+        except (NetworkError, SocketTimeoutError) as exc:
+            raise StoreError(f"{self._where} is unreachable ({exc.message}); check the URL and "
+                             "that the server is running") from None
         except DriverError as exc:
-            raise StoreError(f"ClickHouse server {self._where}: {exc}") from None
+            if getattr(exc, "code", None) in _LOGIN_CODES:
+                raise StoreError(f"{self._where} refused the login of user {self._user!r}: wrong "
+                                 f"user or password ({self._password_hint})") from None
+            raise StoreError(f"{self._where}: {exc}") from None
         except OSError as exc:
-            raise StoreError(f"ClickHouse server {self._where} unreachable ({exc}); check "
-                             "store.server.host/port and that the server is running") from None
+            raise StoreError(f"{self._where} is unreachable ({exc}); check the URL and that the "
+                             "server is running") from None
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(self._client, sql, params)

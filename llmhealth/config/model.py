@@ -7,14 +7,17 @@ Durations accept seconds as a number or a string with a unit (`500ms`, `10s`, `5
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from llmhealth.config.aggregator import AggregatorSettings
 from llmhealth.config.errors import rule_error
 from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
+from llmhealth.config.store_url import check_store_url
 from llmhealth.config.target import LOCAL_PROTOCOLS, Target, Thresholds
 from llmhealth.config.types import AutoSeconds, EnvName, Port, Seconds, Strict
 
@@ -47,15 +50,7 @@ class ProberSettings(Strict):
     backoff_max: Seconds = 60.0
     retry_after_max: Seconds = 300.0
     discovery_interval: Seconds = 30.0
-
-
-class ServerStore(Strict):
-    """A ClickHouse server reached over the native protocol (clickhouse-driver)."""
-
-    host: str = "127.0.0.1"
-    port: Port = 9000
-    user: str = "default"
-    password_env: EnvName | None = None
+    heartbeat_file: Path = Path(tempfile.gettempdir()) / "llmhealth-prober.heartbeat"
 
 
 class ReaderLimits(Strict):
@@ -70,7 +65,7 @@ class ReaderLimits(Strict):
 
 
 class StoreSettings(Strict):
-    mode: Literal["embedded", "server"] = "embedded"
+    url: Annotated[str, AfterValidator(check_store_url)] | None = None
     data_dir: Path = Path("./data")
     database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "llmhealth"
     http_host: str = "127.0.0.1"
@@ -80,13 +75,45 @@ class StoreSettings(Strict):
     reader_password_env: EnvName | None = None
     reader_limits: ReaderLimits = ReaderLimits()
     max_insert_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024 * 1024
-    server: ServerStore = ServerStore()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: object) -> object:
+        if isinstance(data, dict) and ({"mode", "server"} & data.keys()):
+            raise ValueError("store.mode and store.server were replaced by store.url: e.g. "
+                             "url: clickhouse://default@host:9000/ (password in the variable "
+                             "named by store.password_env); leave url unset for the embedded store")
+        return data
+
+    @property
+    def endpoint_url(self) -> str:
+        """Where parts in other processes reach the store: `url`, else the embedded store's
+        HTTP endpoint on this machine."""
+        return self.url or f"http://default@{self.http_host}:{self.http_port}/"
+
+
+def _collector_endpoint(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc}), e.g. http://otel-collector:4317") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise ValueError("must be http://host:port or https://host:port of an OTLP/gRPC "
+                         "receiver, without credentials, e.g. http://otel-collector:4317")
+    return value
 
 
 class CollectorSettings(Strict):
+    endpoint: Annotated[str, AfterValidator(_collector_endpoint)] | None = None
     grpc_port: Port = 4317
     http_port: Port = 4318
     batch_timeout: Seconds = 0.5
+
+    @property
+    def export_endpoint(self) -> str:
+        """Where the prober sends OTLP/gRPC: `endpoint`, else the local collector's port."""
+        return self.endpoint or f"http://127.0.0.1:{self.grpc_port}"
 
 
 class RetentionSettings(Strict):

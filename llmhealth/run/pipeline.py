@@ -1,7 +1,9 @@
 """`llmhealth run`: start the whole pipeline on this machine, supervise it, stop it cleanly.
 
-In this process: the embedded store (chDB) with its ClickHouse HTTP endpoint, the aggregator
-worker and the live view. Child processes: the simulator (demo only), rotel and the prober.
+In this process: the embedded store (chDB) with its ClickHouse HTTP endpoint (as `llmhealth
+store` serves it), the aggregator worker and the live view. Child processes, each the same
+command as when the part runs alone: the simulator (demo only), `llmhealth collector` (which
+becomes rotel) and `llmhealth prober`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import signal
 import sys
 from pathlib import Path
 
-import uvicorn
 import yaml
 from rich.console import Console
 from rich.live import Live
@@ -22,11 +23,11 @@ from aggregator import sql
 from aggregator.migrate import migrate
 from aggregator.status_view import render
 from aggregator.store.embedded import EmbeddedStore
-from aggregator.store.http_endpoint import ClickHouseHTTP
 from aggregator.store.password import passwords
+from aggregator.store.serve import serving
 from aggregator.worker import Worker
 from llmhealth.config.model import Config
-from llmhealth.run import environment, rotel
+from llmhealth.run import environment
 from llmhealth.run.children import Child
 from llmhealth.run.ports import check_free
 
@@ -53,40 +54,22 @@ def _ports(config: Config, demo: bool) -> dict[str, tuple[int, str]]:
 
 
 def _children(config: Config, run_dir: Path, demo: bool, store_password: str) -> list[Child]:
-    python = sys.executable
+    """The children, each given exactly this run's configuration (a file, and no
+    `LLMHEALTH_…` variable but the store password the collector needs)."""
+    llmhealth = [sys.executable, "-m", "llmhealth"]
     config_file = run_dir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     children = []
     if demo:
-        children.append(Child("simulator", [python, "-m", "llmhealth", "simulate", "--host",
+        children.append(Child("simulator", [*llmhealth, "simulate", "--host",
                                             config.simulator.host, "--port", str(config.simulator.port)]))
-    argv, env = rotel.command(
-        grpc_port=config.collector.grpc_port, http_port=config.collector.http_port,
-        store_url=f"http://{config.store.http_host}:{config.store.http_port}",
-        database=config.store.database, user="default", password=store_password,
-        batch_timeout_s=config.collector.batch_timeout)
-    children.append(Child("rotel", argv, env))
+    children.append(Child("rotel", [*llmhealth, "collector", "--config", str(config_file)],
+                          {config.store.password_env: store_password}))
     # Per-probe lines are DEBUG: into the run log file, not onto the terminal (llmhealth/logs.py).
     children.append(Child("prober",
-                          [python, "-m", "llmhealth", "probe", "--config", str(config_file),
-                           "--log-level", "debug"],
+                          [*llmhealth, "prober", "--config", str(config_file), "--log-level", "debug"],
                           environment.prober(os.environ, config.targets)))
     return children
-
-
-async def _serve_store(app: ClickHouseHTTP, config: Config) -> tuple[uvicorn.Server, asyncio.Task]:
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=config.store.http_host, port=config.store.http_port, log_level="warning",
-        access_log=False, lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the store's HTTP endpoint stopped during start-up")
-        await asyncio.sleep(0.05)
-    log.info("embedded store: ClickHouse HTTP endpoint on http://%s:%d (data in %s)",
-             config.store.http_host, config.store.http_port, config.store.data_dir)
-    return server, task
 
 
 async def _wait_listening(host: str, port: int) -> None:
@@ -130,17 +113,28 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
     check_free(config.store.http_host, _ports(config, demo))
     users = passwords(config.store, generate=True)
     store = EmbeddedStore(config.store.data_dir, config.store.database)
-    run_dir = config.store.data_dir / "run"
-    run_dir.mkdir(exist_ok=True)
-    applied = migrate(store, config.retention)
-    log.info("schema: %s", f"applied {len(applied)} migrations" if applied else "up to date")
-    endpoint = ClickHouseHTTP.serving(store, config.store, users)
-    server, server_task = await _serve_store(endpoint, config)
-    if exposure:
-        log.warning("%s", exposure)
+    try:
+        applied = migrate(store, config.retention)
+        log.info("schema: %s", f"applied {len(applied)} migrations" if applied else "up to date")
+        async with serving(store, config.store, users):
+            if exposure:
+                log.warning("%s", exposure)
+            status_task = await _supervise(store, config, demo, users["default"], console, live)
+    finally:
+        store.close()
+        log.info("stopped")
+    if not status_task.cancelled():
+        status_task.result()  # the status view failed: raise its error now that all has stopped
+    return 0
+
+
+async def _supervise(store: EmbeddedStore, config: Config, demo: bool, store_password: str,
+                     console: Console, live: bool) -> asyncio.Task:
+    """Run the worker and the children until a stop signal; stop them, prober first. Returns
+    the status view's task (done) for the caller to raise its error once all has stopped."""
     worker = Worker(store, config)
     worker.start()
-    children = _children(config, run_dir, demo, users["default"])
+    children = _children(config, config.store.data_dir / "run", demo, store_password)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -161,11 +155,4 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
         for child in reversed(children):  # prober first, so its last export reaches rotel
             await child.stop()
         worker.stop()
-        server.should_exit = True
-        await server_task
-        endpoint.close()
-        store.close()
-        log.info("stopped")
-    if not status_task.cancelled():
-        status_task.result()  # the status view failed: raise its error now that all has stopped
-    return 0
+    return status_task

@@ -42,7 +42,7 @@ def server_store() -> Iterator[ServerStore]:
     with ClickHouseContainer(IMAGE, username="llmhealth", password="test-password") as container:
         store = ServerStore(container.get_container_host_ip(),
                             int(container.get_exposed_port(9000)), "llmhealth", "test-password",
-                            "llmhealth")
+                            "llmhealth", where="the test container", password_hint="test")
         yield store
         store.close()
 

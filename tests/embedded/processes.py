@@ -19,7 +19,7 @@ def role(proc: psutil.Process) -> str | None:
         return None
     if argv and argv[0].endswith("rotel-agent"):
         return "rotel"
-    if argv[1:4] == ["-m", "llmhealth", "probe"]:
+    if argv[1:4] == ["-m", "llmhealth", "prober"]:
         return "prober"
     if argv[1:4] == ["-m", "llmhealth", "simulate"]:
         return "simulator"

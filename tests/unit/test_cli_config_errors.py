@@ -46,8 +46,8 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
                  "password in LLMHEALTH_STORE_PASSWORD", id="run-exposed-store-without-password"),
     pytest.param(["status"], {"LLMHEALTH_TARGETS": '[{"name": '},
                  "LLMHEALTH_TARGETS (environment): invalid JSON", id="status-json-variable"),
-    pytest.param(["probe"], {"LLMHEALTH_PROBER__TIMEOUT": "\udcff"},
-                 "LLMHEALTH_PROBER__TIMEOUT (environment): not UTF-8 text", id="probe-not-utf8"),
+    pytest.param(["prober"], {"LLMHEALTH_PROBER__TIMEOUT": "\udcff"},
+                 "LLMHEALTH_PROBER__TIMEOUT (environment): not UTF-8 text", id="prober-not-utf8"),
 ])
 def test_config_error_is_one_line_and_exit_code_2(args: list[str], env: dict[str, str],
                                                   message: str, tmp_path: Path) -> None:
