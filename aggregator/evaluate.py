@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aggregator import sql
@@ -104,18 +106,23 @@ def _target_rows(config: Config, targets: list[tuple[str, Target]]) -> dict:
     return {"version": int.from_bytes(digest, "big"), **rows}
 
 
-# Per store (dropped with it): the target-set versions known to be written.
-_registered: weakref.WeakKeyDictionary[Store, set[int]] = weakref.WeakKeyDictionary()
+# Per store (dropped with it): when this process last wrote each target-set version.
+_registered: weakref.WeakKeyDictionary[Store, dict[int, float]] = weakref.WeakKeyDictionary()
+REWRITE_S = 3600.0
+"""A set in use is written again this often, so that its rows stay younger than the TTL of
+health_targets (retention.snapshots_days, at least a day); the copies are the same rows
+(ReplacingMergeTree), and the queries read one row per target (LIMIT 1 BY)."""
 
 
-def register(store: Store, rows: dict) -> int:
-    """Make sure target set `rows` is in health_targets; return its version."""
-    known = _registered.setdefault(store, set())
-    if rows["version"] not in known:
-        found = store.rows(sql.query("targets_registered"), {"version": rows["version"]})
-        if not found or not found[0]["n"]:
-            store.execute(sql.query("register_targets"), rows)
-        known.add(rows["version"])
+def register(store: Store, rows: dict, clock: Callable[[], float] = time.monotonic) -> int:
+    """Write target set `rows` to health_targets when this process first uses it and every
+    REWRITE_S after; return its version."""
+    written = _registered.setdefault(store, {})
+    now = clock()
+    last = written.get(rows["version"])
+    if last is None or now - last >= REWRITE_S:
+        store.execute(sql.query("register_targets"), rows)
+        written[rows["version"]] = now
     return rows["version"]
 
 

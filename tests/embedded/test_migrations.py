@@ -39,3 +39,13 @@ def test_rows_from_before_checksums_get_the_current_files(store) -> None:
     migrate(store, RetentionSettings())
     [row] = [r for r in store.rows(ROWS) if int(r["version"]) == 31]
     assert row["checksum"] == checksum({v: t for v, _n, t in sql.migrations()}[31])
+
+
+def test_every_table_has_a_ttl_from_its_retention_setting(store) -> None:
+    migrate(store, RetentionSettings(snapshots_days=3))
+    current = {r["name"]: int(r["days"]) for r in store.rows(sql.query("retention_current"))}
+    tables = {r["name"] for r in store.rows(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() "
+        "AND engine LIKE '%MergeTree' AND name != 'schema_migrations'")}
+    assert tables <= current.keys(), sorted(tables - current.keys())
+    assert current["health_targets"] == current["health_snapshots"] == 3

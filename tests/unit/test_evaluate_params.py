@@ -104,3 +104,24 @@ def test_a_new_target_set_looks_back_over_the_whole_lookback() -> None:
     fewer = Config.model_validate({"targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}]})
     at = MINUTE + timedelta(seconds=2)
     assert snapshot_lookback(store, fewer, at) == at - timedelta(seconds=state_lookback(fewer))
+
+
+class Writes:
+    """A store that records what register writes."""
+
+    def __init__(self) -> None:
+        self.statements: list[int] = []
+
+    def execute(self, text: str, params: dict) -> None:
+        self.statements.append(params["version"])
+
+
+def test_a_target_set_in_use_is_written_again_before_its_ttl() -> None:
+    from aggregator.evaluate import REWRITE_S, register
+
+    store, now = Writes(), [100.0]
+    rows = target_set(config(), [(t.name, t) for t in config().targets])
+    for at in (100.0, 101.0, 100.0 + REWRITE_S - 1, 100.0 + REWRITE_S, 100.0 + REWRITE_S + 5):
+        now[0] = at
+        assert register(store, rows, clock=lambda: now[0]) == rows["version"]
+    assert store.statements == [rows["version"]] * 2  # first use, then an hour later
