@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install run test test-unit test-embedded bench lint clean
+.PHONY: install run test test-unit test-embedded bench lint clean up down logs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,21 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+up:  ## the stack in Docker Compose (docs/deploy.md); creates deploy/.env with generated passwords if missing
+	@test -f deploy/.env || { \
+	  umask 077; \
+	  while IFS= read -r line; do \
+	    case "$$line" in \
+	      [A-Z]*_PASSWORD=) printf '%s%s\n' "$$line" "$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" ;; \
+	      *) printf '%s\n' "$$line" ;; \
+	    esac; \
+	  done < deploy/.env.example > deploy/.env.tmp && mv deploy/.env.tmp deploy/.env && \
+	  echo "created deploy/.env with generated passwords (keep it private)"; }
+	docker compose -f deploy/docker-compose.yml --env-file deploy/.env up -d --build
+
+down:  ## stop the compose stack (data stays in its volumes)
+	docker compose -f deploy/docker-compose.yml --env-file deploy/.env down
+
+logs:  ## follow the compose stack's logs
+	docker compose -f deploy/docker-compose.yml --env-file deploy/.env logs -f --tail=100
