@@ -16,14 +16,13 @@ import hashlib
 import json
 import math
 import time
-import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aggregator import sql
 from aggregator.store.base import Store
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 
 # Windows up to this long are read from raw points; longer ones from the minute rollup.
 SHORT_WINDOW_MAX = 900
@@ -70,24 +69,9 @@ def first_of_minute(at: datetime, interval: float) -> bool:
     return at.timestamp() % 60 < interval
 
 
-# The last target set built (weak reference to its configuration, names, rows): a worker
-# evaluates the same set every cycle, and building it costs ~20 ms per 1,000 targets.
-_last_set: tuple[weakref.ref, tuple[str, ...], dict] | None = None
-
-
 def target_set(config: Config, targets: list[tuple[str, Target]]) -> dict:
     """The rows of health_targets for `targets` (column → list), with their `version`: a hash
     of the content, so the same set always gets the same version."""
-    global _last_set
-    names = tuple(name for name, _ in targets)
-    if _last_set and _last_set[0]() is config and _last_set[1] == names:
-        return _last_set[2]
-    rows = _target_rows(config, targets)
-    _last_set = (weakref.ref(config), names, rows)
-    return rows
-
-
-def _target_rows(config: Config, targets: list[tuple[str, Target]]) -> dict:
     thresholds = [config.thresholds_for(t) for _, t in targets]
     rows = {
         "targets": [name for name, _ in targets],
@@ -106,24 +90,10 @@ def _target_rows(config: Config, targets: list[tuple[str, Target]]) -> dict:
     return {"version": int.from_bytes(digest, "big"), **rows}
 
 
-# Per store (dropped with it): when this process last wrote each target-set version.
-_registered: weakref.WeakKeyDictionary[Store, dict[int, float]] = weakref.WeakKeyDictionary()
 REWRITE_S = 3600.0
 """A set in use is written again this often, so that its rows stay younger than the TTL of
 health_targets (retention.snapshots_days, at least a day); the copies are the same rows
 (ReplacingMergeTree), and the queries read one row per target (LIMIT 1 BY)."""
-
-
-def register(store: Store, rows: dict, clock: Callable[[], float] = time.monotonic) -> int:
-    """Write target set `rows` to health_targets when this process first uses it and every
-    REWRITE_S after; return its version."""
-    written = _registered.setdefault(store, {})
-    now = clock()
-    last = written.get(rows["version"])
-    if last is None or now - last >= REWRITE_S:
-        store.execute(sql.query("register_targets"), rows)
-        written[rows["version"]] = now
-    return rows["version"]
 
 
 def window_params(config: Config, at: datetime, version: int) -> dict:
@@ -147,22 +117,6 @@ def long_window_params(config: Config, at: datetime, version: int) -> dict:
     long = sorted(int(w) for w in config.aggregator.windows
                   if w > SHORT_WINDOW_MAX and (minute or int(w) == status))
     return {"at": at, "version": version, "long_windows": long}
-
-
-# Per store (dropped with it): the latest instant whose snapshots this process wrote, and the
-# target-set version it wrote them for.
-_snapshots_written: weakref.WeakKeyDictionary[Store, tuple[datetime, int]] = weakref.WeakKeyDictionary()
-
-
-def previous_instant(store: Store, config: Config, at: datetime, version: int) -> datetime | None:
-    """The instant before `at` (within the state lookback) at which this process wrote the
-    snapshot of every target of `version`, if any: each target's latest snapshot is then at or
-    after it, so the snapshot statement need not look further back."""
-    written = _snapshots_written.get(store)
-    if written is None or written[1] != version:
-        return None
-    last = written[0]
-    return last if at - timedelta(seconds=state_lookback(config)) <= last < at else None
 
 
 def kind_params(config: Config, at: datetime, version: int,
@@ -228,31 +182,80 @@ def _duration_text(seconds: float) -> str:
     return f"{whole}s"
 
 
+class Evaluator:
+    """Evaluates instants for one store and configuration, remembering what makes the next
+    instant cheaper: the last target set built (building one costs ~20 ms per 1,000 targets),
+    when each set was last written to health_targets, and the last instant whose snapshots it
+    wrote (the snapshot statement then looks back no further). The worker owns one; nothing
+    is kept at module level."""
+
+    def __init__(self, store: Store, config: Config,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.config = config
+        self._clock = clock
+        self._last_set: tuple[tuple[str, ...], dict] | None = None
+        self._written: dict[int, float] = {}
+        self._snapshots: tuple[datetime, int] | None = None
+
+    def target_set(self, targets: list[tuple[str, Target]]) -> dict:
+        names = tuple(name for name, _ in targets)
+        if self._last_set is None or self._last_set[0] != names:
+            self._last_set = (names, target_set(self.config, targets))
+        return self._last_set[1]
+
+    def register(self, rows: dict) -> int:
+        """Write target set `rows` to health_targets when first used and every REWRITE_S
+        after; return its version."""
+        now = self._clock()
+        last = self._written.get(rows["version"])
+        if last is None or now - last >= REWRITE_S:
+            self.store.execute(sql.query("register_targets"), rows)
+            self._written[rows["version"]] = now
+        return rows["version"]
+
+    def previous_instant(self, at: datetime, version: int) -> datetime | None:
+        """The instant before `at` (within the state lookback) at which this evaluator wrote
+        the snapshot of every target of `version`, if any: each target's latest snapshot is
+        then at or after it, so the snapshot statement need not look further back."""
+        if self._snapshots is None or self._snapshots[1] != version:
+            return None
+        last = self._snapshots[0]
+        return last if at - timedelta(seconds=state_lookback(self.config)) <= last < at else None
+
+    def evaluate(self, at: datetime) -> int:
+        """Write windows, snapshots, pool snapshots and events for `at` (and the SLO rows at a
+        minute's first instant); return the number of targets evaluated."""
+        store, config = self.store, self.config
+        targets = evaluated_targets(store, config, at)
+        if not targets:
+            return 0
+        version = self.register(self.target_set(targets))
+        short = window_params(config, at, version)
+        if short["short_windows"]:
+            store.execute(sql.query("evaluate_windows"), short)
+        long = long_window_params(config, at, version)
+        if long["long_windows"]:
+            store.execute(sql.query("evaluate_long_windows"), long)
+        previous_at = self.previous_instant(at, version)
+        store.execute(sql.query("evaluate_kinds"), kind_params(config, at, version, previous_at))
+        store.execute(sql.query("evaluate_snapshots"),
+                      snapshot_params(config, at, version, previous_at))
+        self._snapshots = (at, version)
+        pools = config.pools
+        if pools:
+            pairs = [(pool, member) for pool, members in pools.items() for member in members]
+            store.execute(sql.query("evaluate_pools"), {
+                "at": at, "state_lookback_s": state_lookback(config),
+                "pool_names": [p for p, _ in pairs], "pool_members": [m for _, m in pairs]})
+        store.execute(sql.query("record_events"), {"at": at})
+        if first_of_minute(at, config.aggregator.interval):
+            store.execute(sql.query("evaluate_slo"), {
+                "at": at, "slo": config.aggregator.slo, "version": version})
+        return len(targets)
+
+
 def evaluate(store: Store, config: Config, at: datetime) -> int:
-    """Write windows, snapshots, pool snapshots and events for `at` (and the SLO rows at a
-    minute's first instant); return the number of targets evaluated."""
-    targets = evaluated_targets(store, config, at)
-    if not targets:
-        return 0
-    version = register(store, target_set(config, targets))
-    short = window_params(config, at, version)
-    if short["short_windows"]:
-        store.execute(sql.query("evaluate_windows"), short)
-    long = long_window_params(config, at, version)
-    if long["long_windows"]:
-        store.execute(sql.query("evaluate_long_windows"), long)
-    previous_at = previous_instant(store, config, at, version)
-    store.execute(sql.query("evaluate_kinds"), kind_params(config, at, version, previous_at))
-    store.execute(sql.query("evaluate_snapshots"), snapshot_params(config, at, version, previous_at))
-    _snapshots_written[store] = (at, version)
-    pools = config.pools
-    if pools:
-        pairs = [(pool, member) for pool, members in pools.items() for member in members]
-        store.execute(sql.query("evaluate_pools"), {
-            "at": at, "state_lookback_s": state_lookback(config),
-            "pool_names": [p for p, _ in pairs], "pool_members": [m for _, m in pairs]})
-    store.execute(sql.query("record_events"), {"at": at})
-    if first_of_minute(at, config.aggregator.interval):
-        store.execute(sql.query("evaluate_slo"), {
-            "at": at, "slo": config.aggregator.slo, "version": version})
-    return len(targets)
+    """Evaluate one instant with a new Evaluator (nothing remembered from earlier calls: the
+    same rows, found the long way)."""
+    return Evaluator(store, config).evaluate(at)

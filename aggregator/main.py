@@ -12,7 +12,7 @@ from aggregator.migrate import check_schema, migrate
 from aggregator.store.base import Store, StoreError
 from aggregator.store.factory import connect_store
 from aggregator.worker import Worker
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 
 log = logging.getLogger("llmhealth.aggregator")
 

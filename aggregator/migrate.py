@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from aggregator import sql
 from aggregator.store.base import Store, StoreError
-from llmhealth.config.model import RetentionSettings
+from llmhealth_config.model import RetentionSettings
 
 log = logging.getLogger("llmhealth.migrate")
 

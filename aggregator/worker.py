@@ -17,9 +17,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator import sql
-from aggregator.evaluate import aligned_instant, evaluate
+from aggregator.evaluate import Evaluator, aligned_instant
 from aggregator.store.base import Store, StoreError
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 
 log = logging.getLogger("llmhealth.aggregator")
 
@@ -33,6 +33,7 @@ class Worker:
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
         self.config = config
+        self._evaluator = Evaluator(store, config)
         self.interval = config.aggregator.interval
         self.last_evaluated: datetime | None = None
         self.last_error: str | None = None
@@ -66,7 +67,7 @@ class Worker:
                          instants[0].isoformat(), instants[-2].isoformat())
             for k, instant in enumerate(instants, 1):
                 started = time.perf_counter()
-                evaluated = evaluate(self.store, self.config, instant)
+                evaluated = self._evaluator.evaluate(instant)
                 self.last_duration_ms = (time.perf_counter() - started) * 1000
                 self.last_evaluated = instant
                 self._check_pace(evaluated, self.last_duration_ms)

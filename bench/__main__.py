@@ -37,7 +37,7 @@ from bench import (
     settle,
     soak,
 )
-from llmhealth.config.model import RetentionSettings
+from llmhealth_config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation")

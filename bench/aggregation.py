@@ -1,5 +1,5 @@
-"""Evaluation cycle time: `aggregator.evaluate.evaluate()` for N targets with 1 day and with
-30 days of probe data in the tables, statement by statement.
+"""Evaluation cycle time: `aggregator.evaluate.Evaluator.evaluate()`, as the worker runs it,
+for N targets with 1 day and with 30 days of probe data in the tables, statement by statement.
 
 Data goes straight into `health_points` with `INSERT … SELECT FROM numbers()` (the
 materialized views fill health_minutes/hours/days as they do in production; the otel_metrics_*
@@ -34,18 +34,16 @@ from pathlib import Path
 
 from aggregator import sql
 from aggregator.evaluate import (
-    evaluate,
+    Evaluator,
     kind_params,
     long_window_params,
-    register,
     snapshot_params,
-    target_set,
     window_params,
 )
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
 from bench.statement_phases import phases_ms
-from llmhealth.config.model import Config, RetentionSettings
+from llmhealth_config.model import Config, RetentionSettings
 
 INTERVAL = 2  # aggregator.interval (default)
 PROBE_STEP = 5  # prober.interval (default)
@@ -190,6 +188,7 @@ def run_sequence(store: EmbeddedStore, config: Config, targets: int, minute: dat
     """Evaluate the instants around `minute`, each after storing its fresh points; returns
     the timed cycles and the last instant."""
     timed = TimedStore(store)
+    evaluator = Evaluator(timed, config)  # as the worker evaluates: one evaluator, instant after instant
     instants = [minute + timedelta(seconds=INTERVAL * k) for k in range(-(WARMUP + TIMED_BEFORE_MINUTE), 2)]
     cycles = []
     for index, at in enumerate(instants):
@@ -199,7 +198,7 @@ def run_sequence(store: EmbeddedStore, config: Config, targets: int, minute: dat
         stored_until = at
         timed.timings = {}
         started = time.perf_counter()
-        evaluate(timed, config, at)
+        evaluator.evaluate(at)
         total = (time.perf_counter() - started) * 1000
         if index >= WARMUP:
             outside = total - sum(timed.timings.values())
@@ -270,7 +269,8 @@ def measure(store: EmbeddedStore, targets: int, days: tuple[int, ...] = (1, 30),
 def split_windows(store: EmbeddedStore, config: Config, at: datetime, repeats: int = 3) -> dict[str, float]:
     """Median ms of the SELECT of evaluate_windows (1 m and 5 m from raw points) and of
     evaluate_long_windows (1 h from health_minutes) at `at`."""
-    version = register(store, target_set(config, [(t.name, t) for t in config.targets]))
+    evaluator = Evaluator(store, config)
+    version = evaluator.register(evaluator.target_set([(t.name, t) for t in config.targets]))
     cases = {"short": ("evaluate_windows", window_params(config, at, version)),
              "long": ("evaluate_long_windows", {**long_window_params(config, at, version), "long_windows": [3600]})}
     out = {}
@@ -285,7 +285,8 @@ def statement_phases(store: EmbeddedStore, config: Config, at: datetime) -> dict
     """Per statement run at every instant: ms per phase (bench/statement_phases.py), at `at`
     again (re-evaluating an instant writes the same rows), with the previous instant known as
     the worker knows it."""
-    version = register(store, target_set(config, [(t.name, t) for t in config.targets]))
+    evaluator = Evaluator(store, config)
+    version = evaluator.register(evaluator.target_set([(t.name, t) for t in config.targets]))
     previous_at = at - timedelta(seconds=INTERVAL)
     params = {"evaluate_windows": window_params(config, at, version),
               "evaluate_kinds": kind_params(config, at, version, previous_at),

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from typing import Self
 
-from tests.embedded.ports import free_ports
+from harness.ports import free_ports
 
 CHUNK = 65536
 

@@ -20,9 +20,9 @@ import uvicorn
 
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http_endpoint import ClickHouseHTTP
-from llmhealth.config.model import StoreSettings
+from harness.ports import free_ports
 from llmhealth.run import rotel
-from tests.embedded.ports import free_ports
+from llmhealth_config.model import StoreSettings
 
 BENCH_PASSWORD = "bench-password"
 

@@ -8,7 +8,7 @@ import statistics
 from typing import TYPE_CHECKING
 
 from bench.pipeline import Pipeline
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from prober.cadence import Cadence, CadenceRules
 
 if TYPE_CHECKING:

@@ -25,9 +25,9 @@ import yaml
 
 from aggregator.store.params import encode_params
 from bench.forwarder import Forwarders
+from harness.pipeline import running_pipeline
+from harness.ports import free_ports
 from llmhealth.run import tether
-from tests.embedded.pipeline_client import running_pipeline
-from tests.embedded.ports import free_ports
 
 HEALTHY: dict = {}
 """A model's behaviour with every field at its default: fast, no faults."""

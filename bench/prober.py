@@ -19,7 +19,7 @@ import psutil
 import yaml
 
 from bench import otlp_sink
-from tests.embedded.ports import free_ports
+from harness.ports import free_ports
 
 WARMUP_S = 10.0  # one interval for the start jitter to spread, plus connection set-up
 

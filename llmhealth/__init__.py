@@ -1,6 +1,5 @@
-"""llmhealth: health monitoring for LLM providers and models (OpenTelemetry + ClickHouse)."""
+"""llmhealth: health monitoring for LLM providers and models (OpenTelemetry + ClickHouse).
 
-__version__ = "0.1.0"
-
-# The OTel `service.name` of the prober: the aggregator's SQL selects probe results by it.
-PROBER_SERVICE_NAME = "llmhealth-prober"
+This package is the top floor: the command line (cli/, one command per part), the `run`
+supervisor (run/) and the parts' health checks. The parts (prober/, aggregator/, simulator/)
+never import it; what they share is the ground floor, llmhealth_config/."""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from aggregator import sql
 from aggregator.store.base import StoreError
 from aggregator.store.factory import connect_store
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from prober.heartbeat import age_s
 
 PERIODS = 3

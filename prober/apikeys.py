@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 
 
 class MissingApiKey(ValueError):

@@ -35,8 +35,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import LOCAL_PROTOCOLS, Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import LOCAL_PROTOCOLS, Target
 from prober.outcome import OK, ProbeResult
 
 HISTORY = 50

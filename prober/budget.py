@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from llmhealth.config.target import TOKENLESS_KINDS, Price
+from llmhealth_config.target import TOKENLESS_KINDS, Price
 from prober.outcome import ProbeResult
 
 ESTIMATED_INPUT_TOKENS = 8

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 """Reasoning efforts from the smallest to the largest (OpenAI `ReasoningEffort`)."""

@@ -20,7 +20,7 @@ from collections import defaultdict
 import certifi
 import httpx
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.endpoints import endpoint_of
 
 TARGETS_PER_CLIENT = 32

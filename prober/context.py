@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.bounds import Bounds
 from prober.chat_shape import ShapeMemory
 from prober.outcome import ProbeResult

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.attempt import redact
 from prober.context import ProbeContext
 from prober.discovery import Change, diff_models

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import httpx
 
-import llmhealth
+from llmhealth_config import product
 from prober.attempt import Attempt, redact
 from prober.body import REQUEST_HEADERS, iter_bounded, read_body
 from prober.context import ProbeContext
@@ -28,7 +28,7 @@ from prober.ratelimit import parse_rate_limits, parse_retry_after
 
 PROVIDER_MESSAGE_LIMIT = 200
 ERROR_BODY_LIMIT = 16 * 1024
-USER_AGENT = f"llmhealth-prober/{llmhealth.__version__}"
+USER_AGENT = f"llmhealth-prober/{product.__version__}"
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from llmhealth.config.target import KINDS, Target
+from llmhealth_config.target import KINDS, Target
 from prober.attempt import Attempt, run_attempt
 from prober.cadence import Cadence, CadenceRules
 from prober.context import ProbeContext, ProbeFn

@@ -20,8 +20,8 @@ import random
 from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import KINDS, Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import KINDS, Target
 from prober import budget
 from prober.bounds import BoundHistory, BoundRules
 from prober.cadence import Cadence, CadenceRules

@@ -9,8 +9,8 @@ import signal
 import sys
 from collections.abc import Mapping
 
-from llmhealth.config.intervals import MIN_INTERVAL_S
-from llmhealth.config.model import Config
+from llmhealth_config.intervals import MIN_INTERVAL_S
+from llmhealth_config.model import Config
 from prober.apikeys import MissingApiKey, resolve_api_keys
 from prober.loop import run_targets
 from prober.telemetry import Telemetry

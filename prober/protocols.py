@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober import anthropic, http_check, lmstudio, ollama, openai
 from prober.context import ProbeContext, ProbeFn
 from prober.local_models import DiscoverFn

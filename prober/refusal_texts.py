@@ -56,7 +56,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from llmhealth.config.target import MAX_OUTPUT_TOKENS, Target
+from llmhealth_config.target import MAX_OUTPUT_TOKENS, Target
 from prober.chat_shape import EFFORTS, TOKEN_PARAMETERS, ChatShape
 
 BUDGET_LADDER = (16, 64, 256)
@@ -66,7 +66,7 @@ MAX_DEPTH = 10
 """How deep `_texts` reads nested JSON (OpenRouter's provider body is a string 3 levels down,
 its message 3 levels further)."""
 CONFIGURABLE_EFFORTS = ("none", "minimal", "low", "medium", "high")
-"""The `reasoning_effort` values a target may set (llmhealth.config.target)."""
+"""The `reasoning_effort` values a target may set (llmhealth_config.target)."""
 
 
 @dataclass(frozen=True)

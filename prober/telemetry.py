@@ -28,9 +28,9 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
-import llmhealth
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config import product
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober.early_export import EarlyExport
 from prober.export_buffer import ExportBuffer, single_attempt_exporter
 from prober.gauges import LatestGauge
@@ -90,7 +90,7 @@ class Telemetry:
             # No traces, so no exemplars: skip building a reservoir per attribute set.
             exemplar_filter=AlwaysOffExemplarFilter(),
             resource=Resource.create(
-                {"service.name": llmhealth.PROBER_SERVICE_NAME, "service.version": llmhealth.__version__}
+                {"service.name": product.PROBER_SERVICE_NAME, "service.version": product.__version__}
             ),
             views=[
                 View(
@@ -102,7 +102,7 @@ class Telemetry:
                   for kind in (Counter, ObservableGauge)),
             ],
         )
-        meter = self._provider.get_meter("llmhealth.prober", llmhealth.__version__)
+        meter = self._provider.get_meter("llmhealth.prober", product.__version__)
         self._outcomes = meter.create_counter(
             "llmhealth.probe.outcomes", unit="{probe}", description="Finished probes by outcome"
         )

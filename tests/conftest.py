@@ -11,7 +11,7 @@ import pytest
 
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from llmhealth.config.model import RetentionSettings
+from llmhealth_config.model import RetentionSettings
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aggregator.store.base import StoreError
-from llmhealth.config.model import StoreSettings
+from llmhealth_config.model import StoreSettings
 
 ACCESS_DENIED = 497
 AUTHENTICATION_FAILED = 516

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from aggregator.store.base import Store, StoreError
 from aggregator.store.password import default_password
-from llmhealth.config.model import Config
-from llmhealth.config.store_url import parse_store_url
+from llmhealth_config.model import Config
+from llmhealth_config.store_url import parse_store_url
 
 
 def open_store(config: Config) -> Store:

@@ -21,7 +21,7 @@ from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.guard import ACCESS_DENIED, READONLY, Guard, Refused, Statement
 from aggregator.store.http_request import ParsedRequest, RequestError, is_ping, parse_request
 from aggregator.store.lanes import Lane, LaneBusy, open_lanes
-from llmhealth.config.model import StoreSettings
+from llmhealth_config.model import StoreSettings
 
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]

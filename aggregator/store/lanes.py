@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from aggregator.store.embedded import EmbeddedStore, Session
-from llmhealth.config.model import ReaderLimits
+from llmhealth_config.model import ReaderLimits
 
 PARTS_SESSIONS = 4
 """Sessions for user default: the collector's concurrent inserts and the CLI's reads."""

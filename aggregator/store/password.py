@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aggregator.store.base import StoreError
-from llmhealth.config.model import StoreSettings
+from llmhealth_config.model import StoreSettings
 
 PASSWORD_FILE = "store.password"
 

@@ -17,7 +17,7 @@ import uvicorn
 from aggregator.store.base import StoreError
 from aggregator.store.embedded import EmbeddedStore, check_data_dir
 from aggregator.store.http_endpoint import ClickHouseHTTP
-from llmhealth.config.model import StoreSettings
+from llmhealth_config.model import StoreSettings
 
 log = logging.getLogger("llmhealth.store")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

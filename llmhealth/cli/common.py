@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from llmhealth.config import Config, ConfigError, load_config
+from llmhealth_config import Config, ConfigError, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Health monitoring for LLM providers and models.")

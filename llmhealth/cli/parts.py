@@ -63,8 +63,8 @@ def collector(config: ConfigOpt = None, store_url: StoreUrlOpt = None,
     """The collector (rotel) alone: OTLP in on this machine, into the store over HTTP."""
     from aggregator.store.base import StoreError
     from aggregator.store.factory import store_password
-    from llmhealth.config.store_url import parse_store_url
     from llmhealth.run import rotel
+    from llmhealth_config.store_url import parse_store_url
 
     cfg = load(config, nested({("store", "url"): store_url, ("collector", "grpc_port"): grpc_port,
                                ("collector", "http_port"): http_port}))

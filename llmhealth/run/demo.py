@@ -5,7 +5,7 @@ discovered."""
 
 from __future__ import annotations
 
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 
 DEMO_MODELS = ("demo-healthy", "demo-slow", "demo-down", "demo-flaky", "demo-coinflip")
 DEMO_INTERVAL_S = 5.0

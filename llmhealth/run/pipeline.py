@@ -26,10 +26,10 @@ from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.password import passwords
 from aggregator.store.serve import serving
 from aggregator.worker import Worker
-from llmhealth.config.model import Config
 from llmhealth.run import environment
 from llmhealth.run.children import Child
 from llmhealth.run.ports import check_free
+from llmhealth_config.model import Config
 
 log = logging.getLogger("llmhealth.run")
 LIVE_REFRESH_S = 2.0

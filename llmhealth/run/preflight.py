@@ -12,8 +12,8 @@ from pathlib import Path
 from aggregator.store.access import exposure_warning
 from aggregator.store.base import StoreError
 from aggregator.store.serve import private_data_dir
-from llmhealth.config.model import Config
 from llmhealth.run.demo import with_demo_targets
+from llmhealth_config.model import Config
 from prober.apikeys import MissingApiKey, resolve_api_keys
 
 

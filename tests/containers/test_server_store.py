@@ -15,7 +15,7 @@ import pytest
 from aggregator.evaluate import evaluate
 from aggregator.migrate import migrate
 from aggregator.store.server import ServerStore
-from llmhealth.config.model import Config, RetentionSettings
+from llmhealth_config.model import Config, RetentionSettings
 from tests.embedded import synthetic
 
 pytestmark = pytest.mark.containers

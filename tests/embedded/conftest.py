@@ -13,7 +13,7 @@ import uvicorn
 
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http_endpoint import ClickHouseHTTP
-from llmhealth.config.model import ReaderLimits, StoreSettings
+from llmhealth_config.model import ReaderLimits, StoreSettings
 
 PASSWORD = "test-default-password"
 READER_PASSWORD = "test-reader-password"

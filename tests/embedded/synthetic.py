@@ -15,8 +15,8 @@ from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 
 from aggregator.evaluate import evaluate
 from aggregator.store.base import Store
-from llmhealth import PROBER_SERVICE_NAME
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
+from llmhealth_config.product import PROBER_SERVICE_NAME
 
 INSERT_OUTCOMES = """
 INSERT INTO otel_metrics_sum (ServiceName, MetricName, Attributes, TimeUnix, Value,

@@ -15,9 +15,9 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
+from harness.ports import free_ports
 from llmhealth.run import rotel
 from tests.embedded.conftest import PASSWORD, Endpoint
-from tests.embedded.ports import free_ports
 
 pytestmark = pytest.mark.embedded
 

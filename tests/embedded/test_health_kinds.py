@@ -11,7 +11,7 @@ import random
 import pytest
 
 from aggregator.evaluate import evaluate
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from tests.embedded import synthetic
 from tests.embedded.synthetic import instant, probe_points, run_steps
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.evaluate import evaluate
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from tests.embedded import synthetic
 from tests.embedded.synthetic import T0, instant, passive_points, point, probe_points, run_steps
 

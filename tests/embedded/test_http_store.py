@@ -14,7 +14,7 @@ from aggregator.migrate import SchemaMismatch, check_schema, migrate
 from aggregator.store.base import StoreError
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http import HttpStore
-from llmhealth.config.model import RetentionSettings
+from llmhealth_config.model import RetentionSettings
 from tests.embedded.conftest import PASSWORD, endpoint_for
 
 pytestmark = pytest.mark.embedded

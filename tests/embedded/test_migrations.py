@@ -8,7 +8,7 @@ import pytest
 
 from aggregator import sql
 from aggregator.migrate import MigrationChanged, checksum, migrate
-from llmhealth.config.model import RetentionSettings
+from llmhealth_config.model import RetentionSettings
 
 pytestmark = pytest.mark.embedded
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 import yaml
 
-from tests.embedded.pipeline_client import query, running_pipeline
+from harness.pipeline import query, running_pipeline
 
 pytestmark = pytest.mark.embedded
 OUTAGE_S = 60

@@ -18,9 +18,9 @@ import yaml
 
 from aggregator import sql
 from aggregator.evaluate import kind_params, snapshot_params, window_params
-from llmhealth.config import load_config
+from harness.pipeline import cli, query, running_pipeline
 from llmhealth.run.demo import with_demo_targets
-from tests.embedded.pipeline_client import cli, query, running_pipeline
+from llmhealth_config import load_config
 
 pytestmark = pytest.mark.embedded
 DEADLINE_S = 45  # 15 s on an idle 2-core machine; room for a loaded CI runner

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from aggregator.evaluate import evaluate
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from tests.embedded import synthetic
 
 pytestmark = pytest.mark.embedded

@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.pipeline import cli, query, running_pipeline
 from simulator.behavior import ModelBehavior
 from simulator.server import running
 from tests.embedded import processes
-from tests.embedded.pipeline_client import cli, query, running_pipeline
 
 pytestmark = pytest.mark.embedded
 SECRET = f"sk-e2e-{secrets.token_hex(16)}"

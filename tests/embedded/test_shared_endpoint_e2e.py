@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
+from harness.pipeline import query, running_pipeline
 from simulator.behavior import ModelBehavior
 from simulator.server import running
-from tests.embedded.pipeline_client import query, running_pipeline
 
 pytestmark = pytest.mark.embedded
 INTERVAL_S = 2

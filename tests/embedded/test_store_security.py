@@ -19,7 +19,7 @@ import pytest
 from aggregator import sql
 from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from llmhealth.config.model import RetentionSettings
+from llmhealth_config.model import RetentionSettings
 from tests.embedded.conftest import PASSWORD, READER_PASSWORD, Endpoint, endpoint_for
 
 pytestmark = pytest.mark.embedded

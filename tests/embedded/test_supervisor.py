@@ -19,9 +19,9 @@ import psutil
 import pytest
 
 from aggregator.store.password import PASSWORD_FILE
+from harness.pipeline import query
+from harness.ports import free_ports
 from tests.embedded import processes
-from tests.embedded.pipeline_client import query
-from tests.embedded.ports import free_ports
 
 pytestmark = pytest.mark.embedded
 START_S = 45  # a fresh store's migrations and three children on a loaded 2-core machine

@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from aggregator.store.http import HttpStore
+from harness.ports import free_ports
 from llmhealth.run import tether
-from tests.embedded.ports import free_ports
 
 pytestmark = pytest.mark.embedded
 PASSWORD = "topology-test-password"

@@ -62,7 +62,7 @@ from datetime import UTC, datetime
 import aggregator, llmhealth_clickhouse
 from aggregator.evaluate import evaluate
 from aggregator.store.embedded import EmbeddedStore
-from llmhealth.config import load_config
+from llmhealth_config import load_config
 from llmhealth.run import rotel
 
 print(aggregator.__file__, llmhealth_clickhouse.__file__, sep="\\n")

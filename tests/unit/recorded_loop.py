@@ -8,8 +8,8 @@ import time
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober.loop import run_targets
 from prober.outcome import ProbeResult
 from prober.telemetry import TEMPORALITY, Telemetry

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.config import ConfigError, load_config
+from llmhealth_config import ConfigError, load_config
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 

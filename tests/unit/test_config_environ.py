@@ -1,4 +1,4 @@
-"""Problems in `LLMHEALTH_…` variables and flags (`llmhealth.config.environ`, the loader's
+"""Problems in `LLMHEALTH_…` variables and flags (`llmhealth_config.environ`, the loader's
 attribution): each message names the variable that set the value, never its value."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic_settings import SettingsError
 
-from llmhealth.config import ConfigError, load_config
-from llmhealth.config.environ import settings_error
+from llmhealth_config import ConfigError, load_config
+from llmhealth_config.environ import settings_error
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 TARGET = {"base_url": "http://127.0.0.1:9/v1", "model": "m"}

@@ -1,4 +1,4 @@
-"""The probe interval floor (`llmhealth.config.intervals`): one invalid fixture per rule with
+"""The probe interval floor (`llmhealth_config.intervals`): one invalid fixture per rule with
 its exact message, the boundaries, and the `allow_fast_interval` opt-in."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from llmhealth.config import Config, ConfigError, Target, load_config
-from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, MIN_INTERVAL_S
+from llmhealth_config import Config, ConfigError, Target, load_config
+from llmhealth_config.intervals import FAST_MIN_INTERVAL_S, MIN_INTERVAL_S
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 

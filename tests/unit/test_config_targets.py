@@ -1,4 +1,4 @@
-"""Target validation (`llmhealth.config.target`): one invalid fixture per cross-field rule,
+"""Target validation (`llmhealth_config.target`): one invalid fixture per cross-field rule,
 each with its exact message, and the per-protocol defaults of valid targets."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.config import ConfigError, Target, load_config
-from llmhealth.config.target import HttpCheck
+from llmhealth_config import ConfigError, Target, load_config
+from llmhealth_config.target import HttpCheck
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 

@@ -1,4 +1,4 @@
-"""`base_url` validation (`llmhealth.config.urls`): one invalid fixture per rule with its exact
+"""`base_url` validation (`llmhealth_config.urls`): one invalid fixture per rule with its exact
 message, the variants of each rule, URLs that must stay valid, and no credentials echoed."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.config import ConfigError, load_config
-from llmhealth.config.urls import check_base_url
+from llmhealth_config import ConfigError, load_config
+from llmhealth_config.urls import check_base_url
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 URL_KEY = "targets[0].base_url"

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmhealth.config import load_config
-from llmhealth.config.model import Config
 from llmhealth.run.demo import with_demo_targets
+from llmhealth_config import load_config
+from llmhealth_config.model import Config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

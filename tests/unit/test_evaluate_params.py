@@ -9,14 +9,15 @@ import pytest
 
 from aggregator import sql
 from aggregator.evaluate import (
-    evaluate,
+    REWRITE_S,
+    Evaluator,
     first_of_minute,
     long_window_params,
     state_lookback,
     target_set,
     window_params,
 )
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 
 MINUTE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -49,16 +50,15 @@ def test_a_long_status_window_is_evaluated_at_every_instant() -> None:
     assert later["long_windows"] == [3600]
 
 
-def test_target_set_is_built_once_per_configuration_and_target_list() -> None:
+def test_an_evaluator_builds_the_target_set_once_per_target_list() -> None:
     cfg = config()
+    evaluator = Evaluator(RecordingStore(), cfg)  # type: ignore[arg-type]
     targets = [(t.name, t) for t in cfg.targets]
-    first = target_set(cfg, targets)
-    assert target_set(cfg, targets) is first
-    assert target_set(cfg, targets[:1]) is not first
-    assert target_set(cfg, targets[:1])["targets"] == ["a"]
-    other = config()
-    assert target_set(other, targets) is not first
-    assert target_set(other, targets) == first  # same content, same rows and version
+    first = evaluator.target_set(targets)
+    assert evaluator.target_set(targets) is first
+    assert evaluator.target_set(targets[:1])["targets"] == ["a"]
+    assert evaluator.target_set(targets) is not first
+    assert target_set(config(), targets) == first  # same content, same rows and version
 
 
 class RecordingStore:
@@ -74,36 +74,39 @@ class RecordingStore:
         self.executed.append((text, params or {}))
 
 
-def snapshot_lookback(store: RecordingStore, cfg: Config, at: datetime) -> datetime:
+def snapshot_lookback(evaluator: Evaluator, at: datetime) -> datetime:
     """Evaluate `at`; the lookback_from its snapshot statement was given."""
-    store.executed.clear()
-    evaluate(store, cfg, at)
-    [params] = [p for text, p in store.executed if text == sql.query("evaluate_snapshots")]
+    store = evaluator.store
+    store.executed.clear()  # type: ignore[attr-defined]
+    evaluator.evaluate(at)
+    [params] = [p for text, p in store.executed  # type: ignore[attr-defined]
+                if text == sql.query("evaluate_snapshots")]
     return params["lookback_from"]
 
 
 def test_previous_snapshots_are_looked_up_from_the_instant_last_written() -> None:
-    cfg, store = config(), RecordingStore()
+    cfg = config()
+    evaluator = Evaluator(RecordingStore(), cfg)  # type: ignore[arg-type]
     lookback = timedelta(seconds=state_lookback(cfg))
-    assert snapshot_lookback(store, cfg, MINUTE) == MINUTE - lookback  # nothing written yet
+    assert snapshot_lookback(evaluator, MINUTE) == MINUTE - lookback  # nothing written yet
     later = MINUTE + timedelta(seconds=2)
-    assert snapshot_lookback(store, cfg, later) == MINUTE
+    assert snapshot_lookback(evaluator, later) == MINUTE
     gap = later + timedelta(seconds=20)  # instants missed, the last written still in the lookback
-    assert snapshot_lookback(store, cfg, gap) == later
-    assert snapshot_lookback(store, cfg, gap) == gap - lookback  # re-run: nothing written before it known
-    other = config(windows=(60, 300))  # same targets, same version
-    assert snapshot_lookback(store, other, gap + timedelta(seconds=2)) == gap
+    assert snapshot_lookback(evaluator, gap) == later
+    assert snapshot_lookback(evaluator, gap) == gap - lookback  # re-run: nothing written before it known
     far = gap + lookback + timedelta(seconds=4)
-    assert snapshot_lookback(store, cfg, far) == far - lookback
-    assert snapshot_lookback(RecordingStore(), cfg, far + timedelta(seconds=2)) == far + timedelta(seconds=2) - lookback
+    assert snapshot_lookback(evaluator, far) == far - lookback
+    fresh = Evaluator(RecordingStore(), cfg)  # type: ignore[arg-type]
+    assert snapshot_lookback(fresh, far + timedelta(seconds=2)) == far + timedelta(seconds=2) - lookback
 
 
 def test_a_new_target_set_looks_back_over_the_whole_lookback() -> None:
-    store = RecordingStore()
-    snapshot_lookback(store, config(), MINUTE)
+    evaluator = Evaluator(RecordingStore(), config())  # type: ignore[arg-type]
+    snapshot_lookback(evaluator, MINUTE)
     fewer = Config.model_validate({"targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}]})
+    evaluator.config = fewer  # the evaluated set changed (as when a discovered model goes)
     at = MINUTE + timedelta(seconds=2)
-    assert snapshot_lookback(store, fewer, at) == at - timedelta(seconds=state_lookback(fewer))
+    assert snapshot_lookback(evaluator, at) == at - timedelta(seconds=state_lookback(fewer))
 
 
 class Writes:
@@ -117,11 +120,10 @@ class Writes:
 
 
 def test_a_target_set_in_use_is_written_again_before_its_ttl() -> None:
-    from aggregator.evaluate import REWRITE_S, register
-
     store, now = Writes(), [100.0]
+    evaluator = Evaluator(store, config(), clock=lambda: now[0])  # type: ignore[arg-type]
     rows = target_set(config(), [(t.name, t) for t in config().targets])
     for at in (100.0, 101.0, 100.0 + REWRITE_S - 1, 100.0 + REWRITE_S, 100.0 + REWRITE_S + 5):
         now[0] = at
-        assert register(store, rows, clock=lambda: now[0]) == rows["version"]
+        assert evaluator.register(rows) == rows["version"]
     assert store.statements == [rows["version"]] * 2  # first use, then an hour later

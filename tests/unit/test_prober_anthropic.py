@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.anthropic import PROBES
 from prober.context import ProbeContext
 from prober.outcome import ERROR_TYPES, ProbeResult

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober.bounds import HISTORY, BoundHistory, BoundRules, Bounds
 from prober.outcome import ProbeResult
 from simulator.latency import sample_latency

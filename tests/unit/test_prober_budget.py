@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmhealth.config.target import Price
+from llmhealth_config.target import Price
 from prober.budget import DAY_S, TokenBudget, cost_usd, failure_costs_nothing, tokens_spent
 from prober.outcome import ProbeResult
 

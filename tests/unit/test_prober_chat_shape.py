@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.chat_shape import FAMILIES, ChatShape, initial_shape
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from prober.loop import run_targets
 from prober.telemetry import TEMPORALITY, Telemetry
 from simulator.behavior import ModelBehavior

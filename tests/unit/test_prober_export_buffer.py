@@ -32,8 +32,8 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from llmhealth.config.model import CollectorSettings, Config, ProberSettings
-from llmhealth.config.target import Target
+from llmhealth_config.model import CollectorSettings, Config, ProberSettings
+from llmhealth_config.target import Target
 from prober.export_buffer import ExportBuffer, single_attempt_exporter
 from prober.outcome import ProbeResult
 from prober.telemetry import TEMPORALITY, Telemetry

@@ -16,8 +16,8 @@ import time
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober.endpoints import WAIT_SHARE, EndpointLimits, EndpointSlots
 from prober.loop import run_targets
 from prober.outcome import OK, ProbeResult

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager, contextmanager
 import httpx
 import pytest
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober import anthropic, ollama, openai
 from prober.bounds import Bounds
 from prober.budget import tokens_spent

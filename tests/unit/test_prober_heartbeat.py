@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from llmhealth import checks
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 from prober.export_buffer import ExportBuffer
 from prober.heartbeat import Heartbeat, Keepalive, age_s
 from tests.unit.test_prober_export_buffer import Clock, Scripted, batch

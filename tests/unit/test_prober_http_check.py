@@ -13,7 +13,7 @@ import socket
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.context import ProbeContext
 from prober.http_check import PROBES
 from prober.outcome import ProbeResult

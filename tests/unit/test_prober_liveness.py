@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober import anthropic, ollama, openai
 from prober.context import ProbeContext
 from prober.liveness import liveness_probe, probe_connection

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober import lmstudio
 from prober.context import ProbeContext
 from prober.local_models import DiscoveryError, LocalModel

@@ -10,8 +10,8 @@ import statistics
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober.loop import run_targets
 from prober.telemetry import TEMPORALITY, Telemetry
 from tests.unit.raw_http import FakeServer, headers_of

@@ -18,8 +18,8 @@ import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from llmhealth.config.model import CollectorSettings, Config, ProberSettings
-from llmhealth.config.target import Target
+from llmhealth_config.model import CollectorSettings, Config, ProberSettings
+from llmhealth_config.target import Target
 from prober.main import fast_interval_warnings, main
 
 

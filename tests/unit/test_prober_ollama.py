@@ -16,7 +16,7 @@ import tracemalloc
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober import ollama
 from prober.context import ProbeContext
 from prober.local_models import DiscoveryError, LocalModel

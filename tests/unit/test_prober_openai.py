@@ -14,7 +14,7 @@ import tracemalloc
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.context import ProbeContext
 from prober.openai import PROBES
 from prober.outcome import ERROR_TYPES, ProbeResult

@@ -13,7 +13,7 @@ import json
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.context import ProbeContext
 from prober.openai import PROBES
 from prober.outcome import ProbeResult

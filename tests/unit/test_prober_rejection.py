@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.chat_shape import ChatShape, initial_shape
 from prober.refusal_texts import Sent, recognise
 

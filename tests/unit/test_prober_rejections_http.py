@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober import anthropic, openai
 from prober.context import ProbeContext
 from prober.outcome import ProbeResult

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from llmhealth.config.aggregator import AggregatorSettings, BreakerSettings
-from llmhealth.config.model import Config, ProberSettings
-from llmhealth.config.target import Target
+from llmhealth_config.aggregator import AggregatorSettings, BreakerSettings
+from llmhealth_config.model import Config, ProberSettings
+from llmhealth_config.target import Target
 from prober.loop import run_targets
 from prober.telemetry import TEMPORALITY, Telemetry
 from tests.unit.raw_http import FakeServer

@@ -13,9 +13,9 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-import llmhealth
-from llmhealth.config.model import Config
-from llmhealth.config.target import Target
+from llmhealth_config import product
+from llmhealth_config.model import Config
+from llmhealth_config.target import Target
 from prober.outcome import ProbeResult
 from prober.telemetry import TEMPORALITY, Telemetry, server_of
 
@@ -69,7 +69,7 @@ def collect(reader: InMemoryMetricReader) -> dict[str, Metric]:
     data = reader.get_metrics_data()
     (resource_metrics,) = data.resource_metrics
     assert resource_metrics.resource.attributes["service.name"] == "llmhealth-prober"
-    assert resource_metrics.resource.attributes["service.version"] == llmhealth.__version__
+    assert resource_metrics.resource.attributes["service.version"] == product.__version__
     return {m.name: m for scope in resource_metrics.scope_metrics for m in scope.metrics}
 
 

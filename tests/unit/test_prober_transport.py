@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.context import ProbeContext
 from prober.openai import PROBES
 from prober.outcome import ProbeResult

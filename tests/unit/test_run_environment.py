@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.config import load_config
-from llmhealth.config.target import Target
 from llmhealth.run import environment, rotel
 from llmhealth.run.children import Child
 from llmhealth.run.demo import with_demo_targets
 from llmhealth.run.pipeline import _children
+from llmhealth_config import load_config
+from llmhealth_config.target import Target
 
 SUPERVISOR = {
     "PATH": "/usr/bin", "HOME": "/home/op", "LANG": "C.UTF-8", "LC_TIME": "de_DE.UTF-8",

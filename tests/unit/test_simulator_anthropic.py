@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from llmhealth.config.target import Target
+from llmhealth_config.target import Target
 from prober.anthropic import PROBES
 from prober.context import ProbeContext
 from prober.outcome import ProbeResult

@@ -19,7 +19,7 @@ from aggregator.store.access import (
 )
 from aggregator.store.base import StoreError
 from aggregator.store.password import PASSWORD_FILE, passwords
-from llmhealth.config.model import StoreSettings
+from llmhealth_config.model import StoreSettings
 
 PASSWORDS = {"default": "d-secret", "reader": "r-secret"}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.config import ConfigError, load_config
-from llmhealth.config.store_url import StoreUrl, parse_store_url
-from tests.embedded.ports import free_ports
+from harness.ports import free_ports
+from llmhealth_config import ConfigError, load_config
+from llmhealth_config.store_url import StoreUrl, parse_store_url
 from tests.unit.test_cli_config_errors import run_cli
 
 

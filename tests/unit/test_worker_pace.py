@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from aggregator import worker
-from llmhealth.config.model import Config
+from llmhealth_config.model import Config
 
 START = 1_795_000_000.0  # an aligned instant (a multiple of 2 s)
 
@@ -26,11 +26,11 @@ def test_warns_once_when_evaluations_take_longer_than_the_interval(
     durations_ms = iter([500, 2500, 3100, 800, 700])
     clock = SimpleNamespace(now=0.0)
 
-    def fake_evaluate(store: object, config: Config, at: object) -> int:
+    def fake_evaluate(self: object, at: object) -> int:
         clock.now += next(durations_ms) / 1000
         return 1000
 
-    monkeypatch.setattr(worker, "evaluate", fake_evaluate)
+    monkeypatch.setattr(worker.Evaluator, "evaluate", fake_evaluate)
     monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock.now))
     config = Config.model_validate({
         "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],

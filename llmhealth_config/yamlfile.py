@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from llmhealth.config.errors import ConfigError, Loc, format_loc
+from llmhealth_config.errors import ConfigError, Loc, format_loc
 
 
 def read_yaml(path: Path) -> tuple[dict, dict[Loc, int]]:

@@ -18,8 +18,8 @@ import yaml
 
 from aggregator.store.params import encode_params
 from aggregator.store.password import PASSWORD_FILE
+from harness.ports import free_ports
 from llmhealth.run import tether
-from tests.embedded.ports import free_ports
 
 
 @contextmanager

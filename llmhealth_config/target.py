@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from llmhealth.config.errors import rule_error
-from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
-from llmhealth.config.types import (
+from llmhealth_config.errors import rule_error
+from llmhealth_config.intervals import FAST_MIN_INTERVAL_S, interval_problem
+from llmhealth_config.types import (
     NAME_PATTERN,
     AutoSeconds,
     EnvName,
@@ -193,7 +193,7 @@ class Target(Strict):
 
     @model_validator(mode="after")
     def _interval_floor(self) -> Target:
-        """`interval` respects the floor (llmhealth.config.intervals) unless opted out of."""
+        """`interval` respects the floor (llmhealth_config.intervals) unless opted out of."""
         if self.interval is not None:
             problem = interval_problem(self.interval, self.allow_fast_interval, opt_in=(
                 f", or at least {FAST_MIN_INTERVAL_S:g} s with allow_fast_interval: true on this "

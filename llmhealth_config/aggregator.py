@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from llmhealth.config.types import Ratio, Seconds, Strict
+from llmhealth_config.types import Ratio, Seconds, Strict
 
 
 class BreakerSettings(Strict):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic_settings import SettingsError
 
-from llmhealth.config.errors import ConfigError, Loc
+from llmhealth_config.errors import ConfigError, Loc
 
 ENV_PREFIX = "LLMHEALTH_"
 

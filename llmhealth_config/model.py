@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from llmhealth.config.aggregator import AggregatorSettings
-from llmhealth.config.errors import rule_error
-from llmhealth.config.intervals import FAST_MIN_INTERVAL_S, interval_problem
-from llmhealth.config.store_url import check_store_url
-from llmhealth.config.target import LOCAL_PROTOCOLS, Target, Thresholds
-from llmhealth.config.types import AutoSeconds, EnvName, Port, Seconds, Strict
+from llmhealth_config.aggregator import AggregatorSettings
+from llmhealth_config.errors import rule_error
+from llmhealth_config.intervals import FAST_MIN_INTERVAL_S, interval_problem
+from llmhealth_config.store_url import check_store_url
+from llmhealth_config.target import LOCAL_PROTOCOLS, Target, Thresholds
+from llmhealth_config.types import AutoSeconds, EnvName, Port, Seconds, Strict
 
 
 def _probe_interval_floor(seconds: float) -> float:

@@ -24,16 +24,16 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from llmhealth.config.environ import (
+from llmhealth_config.environ import (
     ENV_PREFIX,
     check_utf8,
     read_variables,
     settings_error,
     variable_for,
 )
-from llmhealth.config.errors import RULE, ConfigError, Loc, format_loc
-from llmhealth.config.model import Config
-from llmhealth.config.yamlfile import read_yaml
+from llmhealth_config.errors import RULE, ConfigError, Loc, format_loc
+from llmhealth_config.model import Config
+from llmhealth_config.yamlfile import read_yaml
 
 
 def _settings_class(yaml_data: dict) -> type[BaseSettings]:
