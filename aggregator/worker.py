@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -40,6 +41,13 @@ class Worker:
         self.last_duration_ms: float | None = None
         self.behind = False  # the last evaluation took longer than `interval`
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._listeners: list[Callable[[datetime], None]] = []
+
+    def add_listener(self, listener: Callable[[datetime], None]) -> None:
+        """Call `listener(instant)` after each instant is evaluated (a backfill's included, in
+        order), on the worker's thread: it must be quick (hand work to a thread of its own).
+        An exception it raises is logged and changes nothing for the evaluation."""
+        self._listeners.append(listener)
 
     def pending(self, at: datetime) -> list[datetime]:
         """The instants to evaluate up to `at`: those after the last one written (within the
@@ -71,6 +79,7 @@ class Worker:
                 self.last_duration_ms = (time.perf_counter() - started) * 1000
                 self.last_evaluated = instant
                 self._check_pace(evaluated, self.last_duration_ms)
+                self._tell(instant)
                 if len(instants) > 20 and k % max(1, len(instants) // 10) == 0:
                     log.info("backfill: %d of %d instants evaluated", k, len(instants))
         except StoreError as exc:
@@ -81,6 +90,13 @@ class Worker:
         log.debug("evaluated %d targets at %s in %.0f ms", evaluated, at.isoformat(),
                   self.last_duration_ms or 0)
         return at
+
+    def _tell(self, instant: datetime) -> None:
+        for listener in self._listeners:
+            try:
+                listener(instant)
+            except Exception:  # a listener's bug must not stop the evaluations
+                log.exception("after the evaluation at %s: %r failed", instant.isoformat(), listener)
 
     def _check_pace(self, targets: int, duration_ms: float) -> None:
         """Warn once when an evaluation takes longer than `interval` (the worker then runs late

@@ -50,3 +50,24 @@ def test_warns_once_when_evaluations_take_longer_than_the_interval(
     assert "evaluating 1000 targets took 2500 ms, longer than aggregator.interval (2 s)" in pace[0][1]
     assert "Raise aggregator.interval" in pace[0][1]
     assert pace[1][1] == "evaluations fit in aggregator.interval (2 s) again: 1000 targets in 800 ms"
+
+
+def test_listeners_hear_every_instant_and_their_errors_change_nothing(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(worker.Evaluator, "evaluate", lambda self, at: 1)
+    config = Config.model_validate({
+        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
+        "aggregator": {"interval": 2}})
+    w = worker.Worker(NoSnapshots(), config)
+    heard: list[object] = []
+
+    def broken(at: object) -> None:
+        raise RuntimeError("listener bug")
+
+    w.add_listener(broken)
+    w.add_listener(heard.append)
+    w.run_once(now=START)
+    w.run_once(now=START + 6)  # two instants missed: a backfill of three, in order
+    assert [int(at.timestamp() - START) for at in heard] == [0, 2, 4, 6]  # type: ignore[attr-defined]
+    assert w.last_error is None
+    assert [r.levelname for r in caplog.records if r.exc_info] == ["ERROR"] * 4
