@@ -10,6 +10,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY llmhealth ./llmhealth
+COPY llmhealth_config ./llmhealth_config
 COPY prober ./prober
 COPY aggregator ./aggregator
 COPY simulator ./simulator

@@ -17,7 +17,7 @@ import pytest
 from tests.unit.test_deploy_stack import REPO, dockerfile_stages
 
 pytestmark = pytest.mark.embedded
-TOPS = ("llmhealth", "prober", "aggregator", "simulator")
+TOPS = ("llmhealth", "llmhealth_config", "prober", "aggregator", "simulator")
 
 
 @pytest.fixture(scope="module")
