@@ -1,7 +1,8 @@
 """The built-in demo: targets of several protocols served by the simulator on loopback
 (see simulator/scenarios.py): five OpenAI-compatible models with different faults, the
 healthy model again over Anthropic's Messages API, and an Ollama endpoint whose models are
-discovered."""
+discovered. demo-healthy has a price and a daily token budget, so that its probes' cost
+shows (the Probe cost dashboard, docs/dashboards.md)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from llmhealth_config.model import Config
 
 DEMO_MODELS = ("demo-healthy", "demo-slow", "demo-down", "demo-flaky", "demo-coinflip")
 DEMO_INTERVAL_S = 5.0
+# Never spent in a day at the demo's interval (about 190,000 tokens), so no probe is replaced.
+DEMO_COST = {"demo-healthy": {"price": {"input_per_mtok": 0.15, "output_per_mtok": 0.60},
+                              "daily_token_budget": 500_000}}
 
 
 def with_demo_targets(config: Config) -> Config:
     """`config` with the demo targets added, pointing at the simulator's port."""
     root = f"http://{config.simulator.host}:{config.simulator.port}"
     common = {"provider": "llmhealth-simulator", "interval": DEMO_INTERVAL_S}
-    targets = [{"name": name, "base_url": f"{root}/v1", "model": name, **common}
-               for name in DEMO_MODELS]
+    targets = [{"name": name, "base_url": f"{root}/v1", "model": name, **common,
+                **DEMO_COST.get(name, {})} for name in DEMO_MODELS]
     targets += [
         {"name": "demo-anthropic", "protocol": "anthropic", "base_url": f"{root}/anthropic",
          "model": "demo-healthy", **common},
