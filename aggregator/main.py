@@ -1,5 +1,6 @@
-"""The aggregator process (`llmhealth aggregator`): the evaluation worker alone, against the
-store `store.url` names (or the embedded store's endpoint on this machine), until SIGINT or
+"""The aggregator process (`llmhealth aggregator`): the evaluation worker against the store
+`store.url` names (or the embedded store's endpoint on this machine), and its HTTP API
+(`GET /metrics`) on aggregator.http_host:http_port, and its notifications, until SIGINT or
 SIGTERM."""
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ import logging
 import signal
 import threading
 
+from aggregator.api.server import ApiUnavailable
 from aggregator.migrate import check_schema, migrate
+from aggregator.service import AggregatorService
 from aggregator.store.base import Store, StoreError
 from aggregator.store.factory import connect_store
-from aggregator.worker import Worker
 from llmhealth_config.model import Config
 
 log = logging.getLogger("llmhealth.aggregator")
@@ -35,18 +37,23 @@ def prepare(config: Config, *, apply_migrations: bool) -> Store:
     return store
 
 
-def serve(store: Store, config: Config) -> int:
-    """Evaluate every aggregator.interval until SIGINT or SIGTERM; return the exit code."""
+def serve(store: Store, service: AggregatorService) -> int:
+    """Serve the HTTP API and evaluate every aggregator.interval until SIGINT or SIGTERM;
+    return the exit code (1, logged, when the API cannot listen). Closes `store`."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    worker = Worker(store, config)
-    worker.start()
+    try:
+        service.start()
+    except ApiUnavailable as exc:
+        log.error("%s", exc)
+        store.close()
+        return 1
     try:
         stop.wait()
     finally:
         log.info("stopping …")
-        worker.stop()
+        service.stop()
         store.close()
         log.info("stopped")
     return 0

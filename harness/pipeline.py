@@ -30,12 +30,14 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
     the combined stdout/stderr log path, and `auth` (user default and the password the run
     generated in its data dir). A process still running at the end is killed with
     its whole tree (a test failed before stopping it)."""
-    store_port, grpc_port, http_port, sim_port = free_ports(4)
+    store_port, grpc_port, http_port, sim_port, api_port = free_ports(5)
+    config = {"store": {"data_dir": str(tmp / "data"), "http_port": store_port},
+              "collector": {"grpc_port": grpc_port, "http_port": http_port},
+              "simulator": {"port": sim_port}, "aggregator": {"http_port": api_port}}
+    for key, value in (settings or {}).items():
+        config[key] = {**config[key], **value} if key in config and isinstance(value, dict) else value
     config_path = tmp / "llmhealth.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "store": {"data_dir": str(tmp / "data"), "http_port": store_port},
-        "collector": {"grpc_port": grpc_port, "http_port": http_port},
-        "simulator": {"port": sim_port}, **(settings or {})}))
+    config_path.write_text(yaml.safe_dump(config))
     log = (tmp / "run.log").open("w")
     started = time.monotonic()
     # tethered: a test run that is killed takes the pipeline with it
@@ -45,6 +47,7 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
     try:
         auth = ("default", _generated_password(tmp / "data" / PASSWORD_FILE, process, tmp / "run.log"))
         yield {"process": process, "config": config_path, "url": f"http://127.0.0.1:{store_port}/",
+               "api": f"http://127.0.0.1:{api_port}/",
                "started": started, "log": tmp / "run.log", "auth": auth}
     finally:
         if process.poll() is None:

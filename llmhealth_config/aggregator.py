@@ -1,13 +1,31 @@
 """Settings of the health model the aggregator's SQL evaluates (docs/configuration.md,
-"Health model"): evaluation instants, windows, circuit breaker, hysteresis, staleness, SLO."""
+"Health model"): evaluation instants, windows, circuit breaker, hysteresis, staleness, SLO;
+and where the aggregator's HTTP API (`GET /metrics`) listens."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from llmhealth_config.types import Ratio, Seconds, Strict
+from llmhealth_config.types import Port, Ratio, Seconds, Strict
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _listen_host(value: str) -> str:
+    """An IP address or a host name to listen on (not a URL, no port, no brackets)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _HOST_NAME.match(value):
+            raise ValueError("must be an IP address or a host name to listen on, e.g. 127.0.0.1 "
+                             "(this machine only), 0.0.0.0 (every IPv4 interface) or :: "
+                             "(every interface)") from None
+    return value
 
 
 class BreakerSettings(Strict):
@@ -33,6 +51,8 @@ class AggregatorSettings(Strict):
     backfill: Annotated[Seconds, Field(ge=0)] = 600.0
     slo: Annotated[Ratio, Field(gt=0, lt=1)] = 0.995
     breaker: BreakerSettings = BreakerSettings()
+    http_host: Annotated[str, AfterValidator(_listen_host)] = "127.0.0.1"
+    http_port: Port = 8080
 
     @model_validator(mode="after")
     def _status_window_listed(self) -> AggregatorSettings:

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 from llmhealth_config.aggregator import AggregatorSettings
 from llmhealth_config.errors import rule_error
 from llmhealth_config.intervals import FAST_MIN_INTERVAL_S, interval_problem
+from llmhealth_config.notifications import NotificationSettings
 from llmhealth_config.store_url import check_store_url
 from llmhealth_config.target import LOCAL_PROTOCOLS, Target, Thresholds
 from llmhealth_config.types import AutoSeconds, EnvName, Port, Seconds, Strict
@@ -138,6 +139,7 @@ class Config(Strict):
     collector: CollectorSettings = CollectorSettings()
     retention: RetentionSettings = RetentionSettings()
     simulator: SimulatorSettings = SimulatorSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     @model_validator(mode="after")
     def _unique_target_names(self) -> Config:

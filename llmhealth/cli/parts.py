@@ -104,6 +104,8 @@ def aggregator(config: ConfigOpt = None, store_url: StoreUrlOpt = None,
                log_level: LogLevelOpt = LogLevel.info) -> None:
     """The aggregator alone: evaluate every target against the store, every interval."""
     from aggregator.main import prepare, serve
+    from aggregator.notify.endpoints import NotifierSetupError
+    from aggregator.service import AggregatorService
     from aggregator.store.base import StoreError
     from llmhealth import logs
 
@@ -113,7 +115,12 @@ def aggregator(config: ConfigOpt = None, store_url: StoreUrlOpt = None,
         store = prepare(cfg, apply_migrations=not no_migrate)
     except StoreError as exc:
         fail(str(exc))
-    raise typer.Exit(serve(store, cfg))
+    try:
+        service = AggregatorService(store, cfg)
+    except NotifierSetupError as exc:
+        store.close()
+        fail(str(exc))
+    raise typer.Exit(serve(store, service))
 
 
 class Component(str, Enum):

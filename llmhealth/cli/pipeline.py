@@ -23,6 +23,8 @@ def run(
     otlp_grpc_port: Annotated[int | None, typer.Option(help="Collector OTLP/gRPC port.")] = None,
     otlp_http_port: Annotated[int | None, typer.Option(help="Collector OTLP/HTTP port.")] = None,
     simulator_port: Annotated[int | None, typer.Option(help="Demo simulator port.")] = None,
+    api_port: Annotated[int | None, typer.Option(
+        help="Port of the aggregator's HTTP API (GET /metrics).")] = None,
     live: Annotated[bool, typer.Option(help="Live status table (default on a terminal).")] = True,
 ) -> None:
     """Run the whole pipeline here: embedded store, collector, prober, aggregator."""
@@ -36,7 +38,8 @@ def run(
     overrides = nested({("store", "data_dir"): data_dir, ("store", "http_port"): store_port,
                          ("collector", "grpc_port"): otlp_grpc_port,
                          ("collector", "http_port"): otlp_http_port,
-                         ("simulator", "port"): simulator_port})
+                         ("simulator", "port"): simulator_port,
+                         ("aggregator", "http_port"): api_port})
     try:
         run = prepare(load(config, overrides), os.environ)
     except Refused as exc:

@@ -1,7 +1,8 @@
 """`llmhealth run`: start the whole pipeline on this machine, supervise it, stop it cleanly.
 
 In this process: the embedded store (chDB) with its ClickHouse HTTP endpoint (as `llmhealth
-store` serves it), the aggregator worker and the live view. Child processes, each the same
+store` serves it), the aggregator worker with its HTTP API (`GET /metrics`, as `llmhealth
+aggregator` serves it) and the live view. Child processes, each the same
 command as when the part runs alone: the simulator (demo only), `llmhealth collector` (which
 becomes rotel) and `llmhealth prober`.
 """
@@ -20,15 +21,16 @@ from rich.console import Console
 from rich.live import Live
 
 from aggregator import sql
+from aggregator.api.server import ApiUnavailable
 from aggregator.migrate import migrate
+from aggregator.service import AggregatorService
 from aggregator.status_view import render
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.password import passwords
 from aggregator.store.serve import serving
-from aggregator.worker import Worker
 from llmhealth.run import environment
 from llmhealth.run.children import Child
-from llmhealth.run.ports import check_free
+from llmhealth.run.ports import PortInUse, check_free
 from llmhealth_config.model import Config
 
 log = logging.getLogger("llmhealth.run")
@@ -36,12 +38,15 @@ LIVE_REFRESH_S = 2.0
 PLAIN_STATUS_EVERY_S = 30.0
 SIMULATOR_START_S = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+API = "aggregator HTTP API"  # listens on aggregator.http_host; the others on store.http_host
 
 
 def _ports(config: Config, demo: bool) -> dict[str, tuple[int, str]]:
     ports = {
         "embedded store HTTP endpoint": (config.store.http_port,
             "--store-port, LLMHEALTH_STORE__HTTP_PORT or store.http_port"),
+        API: (config.aggregator.http_port,
+            "--api-port, LLMHEALTH_AGGREGATOR__HTTP_PORT or aggregator.http_port"),
         "collector OTLP/gRPC": (config.collector.grpc_port,
             "--otlp-grpc-port, LLMHEALTH_COLLECTOR__GRPC_PORT or collector.grpc_port"),
         "collector OTLP/HTTP": (config.collector.http_port,
@@ -110,7 +115,10 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
     the status view's included), the children are stopped, prober first, then the aggregator
     and the store; an exception is raised after that. `exposure` is logged as a warning once
     the store listens (access.exposure_warning: the store is reachable from other machines)."""
-    check_free(config.store.http_host, _ports(config, demo))
+    ports = _ports(config, demo)
+    api = {API: ports.pop(API)}
+    check_free(config.store.http_host, ports)
+    check_free(config.aggregator.http_host, api)
     users = passwords(config.store, generate=True)
     store = EmbeddedStore(config.store.data_dir, config.store.database)
     try:
@@ -130,11 +138,15 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
 
 async def _supervise(store: EmbeddedStore, config: Config, demo: bool, store_password: str,
                      console: Console, live: bool) -> asyncio.Task:
-    """Run the worker and the children until a stop signal; stop them, prober first. Returns
-    the status view's task (done) for the caller to raise its error once all has stopped."""
-    worker = Worker(store, config)
-    worker.start()
+    """Run the worker, its HTTP API and the children until a stop signal; stop them, prober
+    first. Returns the status view's task (done) for the caller to raise its error once all
+    has stopped. Raises PortInUse when the API cannot listen, before anything started."""
     children = _children(config, config.store.data_dir / "run", demo, store_password)
+    service = AggregatorService(store, config, how=_ports(config, demo)[API][1])
+    try:
+        service.start()
+    except ApiUnavailable as exc:
+        raise PortInUse(str(exc)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -154,5 +166,5 @@ async def _supervise(store: EmbeddedStore, config: Config, demo: bool, store_pas
         await asyncio.wait([status_task])
         for child in reversed(children):  # prober first, so its last export reaches rotel
             await child.stop()
-        worker.stop()
+        service.stop()
     return status_task

@@ -1,7 +1,8 @@
 """What `llmhealth run` checks and prepares before anything starts: the store is the
-embedded one, every API key a target names is set, the store is not reachable from other
-machines without a password, the demo targets when none is configured, and a private data
-directory. Every refusal is a `Refused` whose text says what to do."""
+embedded one, every API key a target names is set, every notification receiver's variables
+are set, the store is not reachable from other machines without a password, the demo targets
+when none is configured, and a private data directory. Every refusal is a `Refused` whose text
+says what to do."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.notify.endpoints import NotifierSetupError, endpoint
 from aggregator.store.access import exposure_warning
 from aggregator.store.base import StoreError
 from aggregator.store.serve import private_data_dir
@@ -38,10 +40,12 @@ def prepare(config: Config, environ: Mapping[str, str]) -> Prepared:
                       "run apart (`llmhealth aggregator`, `llmhealth collector`, `llmhealth "
                       "migrate`): unset it, or LLMHEALTH_STORE__URL")
     try:
+        for index, receiver in enumerate(config.notifications.receivers):
+            endpoint(receiver, index, environ)  # its variables are set and hold a URL
         resolve_api_keys(config.targets, environ)
         exposure = exposure_warning(config.store, environ)
         run_dir = private_data_dir(config.store.data_dir)
-    except (MissingApiKey, StoreError) as exc:
+    except (MissingApiKey, NotifierSetupError, StoreError) as exc:
         raise Refused(str(exc)) from None
     demo = not config.targets
     return Prepared(with_demo_targets(config) if demo else config, demo, exposure, run_dir)

@@ -34,14 +34,15 @@ ROLES = ("rotel", "prober", "simulator")
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    names = ("store", "grpc", "http", "simulator", "unused")
+    names = ("store", "grpc", "http", "simulator", "api", "unused")
     return dict(zip(names, free_ports(len(names)), strict=True))
 
 
 def _argv(data_dir: Path, ports: dict[str, int]) -> list[str]:
     return [sys.executable, "-m", "llmhealth", "run", "--data-dir", str(data_dir),
             "--store-port", str(ports["store"]), "--otlp-grpc-port", str(ports["grpc"]),
-            "--otlp-http-port", str(ports["http"]), "--simulator-port", str(ports["simulator"])]
+            "--otlp-http-port", str(ports["http"]), "--simulator-port", str(ports["simulator"]),
+            "--api-port", str(ports["api"])]
 
 
 def _env(ports: dict[str, int]) -> dict[str, str]:

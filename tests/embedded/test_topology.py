@@ -71,7 +71,7 @@ class Parts:
 
 @contextmanager
 def parts(tmp: Path) -> Iterator[tuple[Parts, dict]]:
-    store_port, grpc_port, http_port, sim_port = free_ports(4)
+    store_port, grpc_port, http_port, sim_port, api_port = free_ports(5)
     base = f"http://127.0.0.1:{sim_port}/v1"
     config = tmp / "llmhealth.yaml"
     config.write_text(yaml.safe_dump({
@@ -82,7 +82,7 @@ def parts(tmp: Path) -> Iterator[tuple[Parts, dict]]:
         "store": {"data_dir": str(tmp / "data"), "http_port": store_port},
         "collector": {"grpc_port": grpc_port, "http_port": http_port},
         "prober": {"heartbeat_file": str(tmp / "prober.heartbeat")},
-        "aggregator": {"interval": INTERVAL_S}}))
+        "aggregator": {"interval": INTERVAL_S, "http_port": api_port}}))
     env = {**os.environ, "LLMHEALTH_CONFIG": str(config), "LLMHEALTH_STORE_PASSWORD": PASSWORD}
     running = Parts(tmp, config, env)
     try:

@@ -46,6 +46,9 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
                  "password in LLMHEALTH_STORE_PASSWORD", id="run-exposed-store-without-password"),
     pytest.param(["status"], {"LLMHEALTH_TARGETS": '[{"name": '},
                  "LLMHEALTH_TARGETS (environment): invalid JSON", id="status-json-variable"),
+    pytest.param(["run", "--config", str(FIXTURES / "notify-unset-variable.yaml")], {},
+                 "notifications.receivers[0] (oncall): LLMHEALTH_TEST_UNSET_SLACK_URL, named by "
+                 "url_env, is not set or empty", id="run-notify-variable-unset"),
     pytest.param(["prober"], {"LLMHEALTH_PROBER__TIMEOUT": "\udcff"},
                  "LLMHEALTH_PROBER__TIMEOUT (environment): not UTF-8 text", id="prober-not-utf8"),
 ])

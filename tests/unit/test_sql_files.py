@@ -59,6 +59,7 @@ LANDED = {
     "0045_health_days_by_kind_from_points.sql": "8f9bc38edf7a4da2",
     "0046_health_slo_rate_limited.sql": "8df3422410a73c35",
     "0047_schema_migrations_checksum.sql": "e630e0225ca043ba",
+    "0048_health_notifications.sql": "b0aa8c9c4a94d796",
 }
 """The first 16 hex digits of each landed migration's SHA-256."""
 
