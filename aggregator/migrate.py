@@ -35,6 +35,7 @@ RETENTION = {
     "health_windows": ("evaluated_at", "snapshots_days"),
     "health_slo": ("evaluated_at", "rollups_days"),
     "health_events": ("at", "events_days"),
+    "health_cycles": ("evaluated_at", "snapshots_days"),
     # The notifier's claims and delivery attempts, kept as long as the events they report.
     "health_notifications": ("at", "events_days"),
     # Target sets, as long as the snapshots judged with them; a set in use is rewritten every

@@ -10,6 +10,8 @@ and the next run resumes from the last instant written.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +37,8 @@ class Worker:
         self.store = store
         self.config = config
         self._evaluator = Evaluator(store, config)
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        """Names this worker's rows of health_cycles."""
         self.interval = config.aggregator.interval
         self.last_evaluated: datetime | None = None
         self.last_error: str | None = None
@@ -77,6 +81,10 @@ class Worker:
                 started = time.perf_counter()
                 evaluated = self._evaluator.evaluate(instant)
                 self.last_duration_ms = (time.perf_counter() - started) * 1000
+                self.store.execute(sql.query("record_cycle"), {
+                    "at": instant, "instance": self.instance, "targets": evaluated,
+                    "duration_ms": self.last_duration_ms, "interval_s": self.interval,
+                    "backfill": instant != instants[-1]})
                 self.last_evaluated = instant
                 self._check_pace(evaluated, self.last_duration_ms)
                 self._tell(instant)

@@ -60,6 +60,7 @@ LANDED = {
     "0046_health_slo_rate_limited.sql": "8df3422410a73c35",
     "0047_schema_migrations_checksum.sql": "e630e0225ca043ba",
     "0048_health_notifications.sql": "b0aa8c9c4a94d796",
+    "0049_health_cycles.sql": "26e459f9e94a0cfa",
 }
 """The first 16 hex digits of each landed migration's SHA-256."""
 

@@ -8,17 +8,25 @@ from types import SimpleNamespace
 
 import pytest
 
-from aggregator import worker
+from aggregator import sql, worker
 from llmhealth_config.model import Config
 
 START = 1_795_000_000.0  # an aligned instant (a multiple of 2 s)
 
 
 class NoSnapshots:
-    """A store with no evaluation written yet: every run evaluates just its own instant."""
+    """A store with no evaluation written yet: every run evaluates just its own instant. The
+    statements the worker itself runs (its health_cycles rows) are recorded."""
+
+    def __init__(self) -> None:
+        self.cycles: list[dict] = []
 
     def rows(self, text: str, params: dict | None = None) -> list[dict]:
         return []
+
+    def execute(self, text: str, params: dict | None = None) -> None:
+        assert text == sql.query("record_cycle")
+        self.cycles.append(params or {})
 
 
 def test_warns_once_when_evaluations_take_longer_than_the_interval(
@@ -58,7 +66,8 @@ def test_listeners_hear_every_instant_and_their_errors_change_nothing(
     config = Config.model_validate({
         "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
         "aggregator": {"interval": 2}})
-    w = worker.Worker(NoSnapshots(), config)
+    store = NoSnapshots()
+    w = worker.Worker(store, config)
     heard: list[object] = []
 
     def broken(at: object) -> None:
@@ -71,3 +80,6 @@ def test_listeners_hear_every_instant_and_their_errors_change_nothing(
     assert [int(at.timestamp() - START) for at in heard] == [0, 2, 4, 6]  # type: ignore[attr-defined]
     assert w.last_error is None
     assert [r.levelname for r in caplog.records if r.exc_info] == ["ERROR"] * 4
+    # One health_cycles row per instant, the backfilled ones marked.
+    assert [(c["backfill"], c["targets"], c["interval_s"]) for c in store.cycles] == [
+        (False, 1, 2), (True, 1, 2), (True, 1, 2), (False, 1, 2)]
