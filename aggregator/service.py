@@ -1,11 +1,13 @@
 """The aggregator part as one service: the evaluation worker, what listens to each evaluated
-instant (the metrics state behind `GET /metrics`, the notifier) and the HTTP API. The same
-service runs in `llmhealth aggregator` and inside `llmhealth run`."""
+instant (the metrics state behind `GET /metrics`, the health state behind `/api/health/*`, the
+notifier) and the HTTP API. The same service runs in `llmhealth aggregator` and inside
+`llmhealth run`."""
 
 from __future__ import annotations
 
 from aggregator.api.app import create_app
 from aggregator.api.server import HOW, ApiServer
+from aggregator.api_state import ApiState
 from aggregator.metrics_state import MetricsState
 from aggregator.notify.notifier import Notifier
 from aggregator.store.base import Store
@@ -22,14 +24,17 @@ class AggregatorService:
         self.worker = Worker(store, config)
         self.metrics = MetricsState(store, config)
         self.metrics.attach(self.worker)
+        self.health = ApiState(store, config)
+        self.health.attach(self.worker)
         self.notifier = Notifier(store, config)
         self.worker.add_listener(self.notifier.on_evaluated)
-        self.api = ApiServer(create_app(metrics=self.metrics), config.aggregator.http_host,
-                             config.aggregator.http_port, how=how)
+        self.api = ApiServer(create_app(metrics=self.metrics, health=self.health),
+                             config.aggregator.http_host, config.aggregator.http_port, how=how)
 
     def start(self) -> None:
         self.api.start()
         self.metrics.start()
+        self.health.start()
         self.notifier.start()
         self.worker.start()
 
@@ -38,4 +43,5 @@ class AggregatorService:
         self.worker.stop()
         self.notifier.stop()
         self.metrics.stop()
+        self.health.stop()
         self.api.stop()

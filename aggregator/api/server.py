@@ -80,7 +80,7 @@ class ApiServer:
                 sock.close()
                 raise ApiUnavailable(f"the aggregator HTTP API did not start on {self.url}")
             time.sleep(0.01)
-        log.info("aggregator: HTTP API on %s (GET /metrics)", self.url)
+        log.info("aggregator: HTTP API on %s (GET /metrics, /api/health/*, /docs)", self.url)
 
     def stop(self) -> None:
         """Stop accepting, end open connections, wait for the thread (at most STOP_S)."""
