@@ -1,9 +1,8 @@
-"""The one-machine commands: `run` (the whole pipeline), `migrate`, `status`, `simulate`."""
+"""The one-machine commands: `run` (the whole pipeline), `migrate`, `simulate`."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from pathlib import Path
@@ -79,36 +78,6 @@ def migrate(config: ConfigOpt = None,
     except StoreError as exc:
         fail(str(exc))
     typer.echo(f"applied {len(applied)} migrations" if applied else "schema is up to date")
-
-
-@app.command()
-def status(
-    config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
-    url: Annotated[str | None, typer.Option(help="ClickHouse HTTP URL (default: from the config).")] = None,
-) -> None:
-    """Show the latest status of every target."""
-    from aggregator.status_view import FIELDS, StatusUnavailable, fetch_over_http, render
-    from aggregator.store.base import StoreError
-    from aggregator.store.password import default_password
-
-    cfg = load(config)
-    target_url = url or f"http://{cfg.store.http_host}:{cfg.store.http_port}/"
-    try:
-        password = default_password(cfg.store, generate=False)
-    except StoreError as exc:
-        fail(str(exc))
-    try:
-        rows = fetch_over_http(target_url, cfg.store.database, ("default", password))
-    except StatusUnavailable as exc:
-        fail(str(exc), code=1)
-    if as_json:
-        typer.echo(json.dumps([{k: row.get(k) for k in FIELDS} for row in rows], indent=2))
-    else:
-        console = Console()
-        if not console.is_terminal:
-            console = Console(width=220)  # a pipe or file: do not fold to 80 columns
-        console.print(render(rows))
 
 
 @app.command()
