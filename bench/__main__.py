@@ -29,6 +29,7 @@ from aggregator.store.embedded import EmbeddedStore
 from bench import (
     aggregation,
     aggregation_report,
+    api,
     detection,
     detection_report,
     ingest,
@@ -40,7 +41,7 @@ from bench import (
 from llmhealth_config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation")
+BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation", "api")
 HEADINGS = {  # the heading each benchmark's section starts with (older titles it replaces)
     "ingest": ("## Ingest",),
     "aggregation": ("## Evaluation cycle time", "## One aggregation cycle"),
@@ -49,6 +50,7 @@ HEADINGS = {  # the heading each benchmark's section starts with (older titles i
     "settle": ("## Settle, then hold",),
     "soak": ("## False alarms",),
     "isolation": ("## Heavy reads beside the monitor",),
+    "api": ("## The HTTP API under load",),
 }
 
 
@@ -153,6 +155,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
          lambda: soak.section(soak.measure(tmp / "soak", targets=20, minutes=args.soak_minutes), 60.0))
     step("isolation", "heavy reads beside the monitor: 20 targets, 30 s ad-hoc queries as user reader",
          lambda: isolation.section(isolation.measure(tmp / "isolation", seconds=15.0 if short else 30.0)))
+    step("api", "the HTTP API under load: wrk with 100 connections",
+         lambda: api.section(api.measure(tmp / "api", seconds=5.0 if short else 10.0)))
     return sections
 
 

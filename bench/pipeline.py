@@ -42,6 +42,8 @@ class Pipeline:
     log: Path
     client: httpx.Client
     auth: tuple[str, str]
+    api: str
+    """The aggregator's HTTP API (`GET /metrics`, `/api/health/…`), ending in `/`."""
 
     def query(self, text: str, params: dict | None = None) -> list[dict]:
         """Rows of `text` over the store's ClickHouse HTTP endpoint (JSONEachRow)."""
@@ -103,7 +105,7 @@ def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None,
                         **(target_settings or {}).get(name, {})} for name in models]
             with running_pipeline(work, {"targets": targets, **(settings or {})}) as info:
                 pipe = Pipeline(info["url"], f"http://127.0.0.1:{sim_port}", forwarders,
-                                info["process"], info["log"], client, info["auth"])
+                                info["process"], info["log"], client, info["auth"], info["api"])
                 _wait(client, f"{info['url']}ping", process=info["process"])
                 try:
                     yield pipe

@@ -1,0 +1,104 @@
+"""The HTTP API under load: what a router or a dashboard sees when it asks 100 times at once.
+
+Twenty healthy targets in one pool run through `llmhealth run` (`bench.pipeline`). After a
+warm-up, `wrk` (the Debian package) holds 100 connections open for a fixed time against, in
+turn: `GET /api/health/summary`, `GET /api/health/route?pool=…` (both answered from memory),
+and, for scale, `SELECT 1` over the store's ClickHouse HTTP endpoint. During each load the
+aggregator's own cycles (`health_cycles`) say whether the evaluation kept pace with
+`aggregator.interval`. Goal (issue 17): summary and route p99 ≤ 10 ms, evaluation in pace.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from bench.pipeline import HEALTHY, Pipeline, pipeline
+
+TARGETS = 20
+POOL = "bench-pool"
+CONNECTIONS = 100
+THREADS = 2
+WARMUP_S = 25.0
+_LATENCY = re.compile(r"^\s*(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, seconds: float, headers: dict[str, str] | None = None) -> dict:
+    """One wrk run: requests/s, latency percentiles (ms) and non-2xx answers."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk is not installed: apt-get install wrk")
+    argv = [binary, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency", url]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True,
+                         timeout=seconds + 30).stdout
+    latency = {int(p): float(v) * _UNIT_MS[unit] for p, v, unit in _LATENCY.findall(out)}
+    errors = _ERRORS.search(out)
+    return {"rps": float(_RATE.search(out).group(1)), "p50_ms": latency[50],
+            "p90_ms": latency[90], "p99_ms": latency[99],
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def _cycles(pipe: Pipeline, since: float, until: float) -> dict:
+    row = pipe.query("""
+        SELECT count() AS cycles, max(duration_ms) AS max_ms, quantile(0.5)(duration_ms) AS p50_ms,
+               max(interval_s) AS interval_s, countIf(backfill) AS backfilled
+        FROM health_cycles
+        WHERE evaluated_at >= toDateTime64({since:Float64}, 3, 'UTC')
+          AND evaluated_at < toDateTime64({until:Float64}, 3, 'UTC')""",
+                     {"since": since, "until": until})[0]
+    return {k: float(v or 0) for k, v in row.items()}
+
+
+def measure(work: Path, seconds: float = 10.0) -> dict:
+    names = [f"api-{i:02d}" for i in range(TARGETS)]
+    pool = {name: {"pool": POOL} for name in names}
+    with pipeline(work, dict.fromkeys(names, HEALTHY), target_settings=pool) as pipe:
+        time.sleep(WARMUP_S)
+        pipe.alive()
+        auth = base64.b64encode(f"{pipe.auth[0]}:{pipe.auth[1]}".encode()).decode()
+        cases = {
+            "GET /api/health/summary": (f"{pipe.api}api/health/summary", None),
+            f"GET /api/health/route?pool={POOL}": (f"{pipe.api}api/health/route?pool={POOL}", None),
+            "SELECT 1 over the store's HTTP endpoint": (
+                f"{pipe.url}?query=SELECT%201", {"Authorization": f"Basic {auth}"}),
+        }
+        results = {}
+        for name, (url, headers) in cases.items():
+            started = time.time()
+            result = wrk(url, seconds, headers)
+            ended = time.time()
+            time.sleep(3.0)  # the last instant of the load is evaluated and recorded
+            results[name] = {**result, **_cycles(pipe, started, ended)}
+            pipe.alive()
+        return {"seconds": seconds, "results": results}
+
+
+def section(measured: dict) -> list[str]:
+    lines = [
+        "## The HTTP API under load: 100 connections", "",
+        (f"{TARGETS} healthy targets in one pool through `llmhealth run`; after a {WARMUP_S:g} s "
+         f"warm-up, `wrk -t{THREADS} -c{CONNECTIONS} -d{measured['seconds']:g}s` against each "
+         "request in turn, and `health_cycles` over the same seconds for the aggregator's "
+         "evaluations. Goal: summary and route p99 ≤ 10 ms, and the evaluation keeps pace."), "",
+        "| request | requests/s | p50 (ms) | p90 (ms) | p99 (ms) | non-2xx | evaluations | slowest evaluation (ms) | interval (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in measured["results"].items():
+        lines.append(
+            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['non_2xx']} | {r['cycles']:.0f} | {r['max_ms']:.0f} | {r['interval_s'] * 1000:.0f} |")
+    lines += ["", ("wrk, the API (uvicorn in the `llmhealth run` process, beside the store, the "
+                   "worker and the live view) and the prober, collector and simulator share the "
+                   "machine's 2 cores, so these are the numbers of a saturated machine: read the "
+                   "API against the `SELECT 1` row, which measures the same HTTP path without "
+                   "the API's work.")]
+    return lines
