@@ -11,8 +11,6 @@ assignment, so a request on another thread reads one reference and sees one cons
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,12 +20,11 @@ from typing import Any
 from aggregator import sql
 from aggregator.api.models import STATUSES, WORST_FIRST, Freshness, PoolHealth, Status, TargetHealth
 from aggregator.api.rows import pool_health, target_health, unevaluated_target
+from aggregator.latest_refresh import LatestRefresh
 from aggregator.store.base import Store, StoreError
 from aggregator.worker import Worker
 from llmhealth_config.model import Config
 from llmhealth_config.product import PROBER_SERVICE_NAME
-
-log = logging.getLogger("llmhealth.aggregator")
 
 STALE_INTERVALS = 3
 """A state older than this many aggregator intervals is stale: the worker or the refresh is not
@@ -35,7 +32,6 @@ keeping up (or stopped), and the statuses are as of then, not now."""
 FIRST_LOOKBACK = timedelta(days=1)
 """How far back the first read after a start looks for each target's last success and failure;
 later reads look at what was stored since the previous one and carry older ones forward."""
-STOP_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -137,11 +133,13 @@ class ApiState:
         self.clock = clock
         self.stale_after_s = STALE_INTERVALS * config.aggregator.interval
         self.view = HealthView.empty(config)
-        self.refresh_failures = 0
-        self._wanted: datetime | None = None
-        self._stopping = False
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._refresh = LatestRefresh(
+            self.refresh, name="llmhealth-api-state", label="api",
+            keeps="the HTTP API keeps serving the previous one, marked stale as it ages")
+
+    @property
+    def refresh_failures(self) -> int:
+        return self._refresh.failures
 
     def freshness(self, view: HealthView, now: float | None = None) -> Freshness:
         """How old `view` is at `now` (default: the clock)."""
@@ -158,9 +156,7 @@ class ApiState:
 
     def evaluated(self, instant: datetime) -> None:
         """The worker's listener: ask the refresh thread for `instant`."""
-        with self._wake:
-            self._wanted = instant
-            self._wake.notify()
+        self._refresh.want(instant)
 
     def refresh(self, instant: datetime) -> HealthView:
         """Read the state of `instant` (one query) and make it the current one. Raises
@@ -180,31 +176,8 @@ class ApiState:
 
     def start(self) -> None:
         """Start the refresh thread."""
-        self._thread = threading.Thread(target=self._run, name="llmhealth-api-state", daemon=True)
-        self._thread.start()
+        self._refresh.start()
 
     def stop(self) -> None:
         """Stop the refresh thread, after the query it runs (if any) ends."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(STOP_WAIT_S)
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._wanted is None and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                instant, self._wanted = self._wanted, None
-            try:
-                self.refresh(instant)
-            except StoreError as exc:
-                self.refresh_failures += 1
-                log.warning("api: cannot read the state of %s (the HTTP API keeps serving the "
-                            "previous one, marked stale as it ages): %s", instant.isoformat(), exc)
-            except Exception:  # a bug here must not end the refreshes
-                self.refresh_failures += 1
-                log.exception("api: reading the state of %s failed", instant.isoformat())
+        self._refresh.stop()

@@ -12,7 +12,6 @@ reference and sees one consistent state, never half of a refresh.
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -22,18 +21,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aggregator import sql
-from aggregator.store.base import Store, StoreError
+from aggregator.latest_refresh import LatestRefresh
+from aggregator.store.base import Store
 from aggregator.worker import Worker
 from llmhealth_config.model import Config
 from llmhealth_config.product import PROBER_SERVICE_NAME
-
-log = logging.getLogger("llmhealth.aggregator")
 
 STATUSES = ("healthy", "degraded", "unhealthy", "rate_limited", "unknown")
 PERCENTILES = ("50", "90", "99")
 AVAILABILITY_WINDOWS = ("1h", "24h", "7d", "30d")
 BURN_WINDOWS = ("5m", "30m", "1h", "6h", "3d")
-STOP_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -164,12 +161,17 @@ class MetricsState:
         self._clock = clock
         self.state: HealthState | None = None
         self.pace: Pace | None = None
-        self.refresh_failures = 0
         self._worker: Worker | None = None
-        self._wanted: datetime | None = None
-        self._stopping = False
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._refresh = LatestRefresh(self.refresh, name="llmhealth-metrics", label="metrics",
+                                      keeps="GET /metrics keeps the previous one")
+
+    @property
+    def refresh_failures(self) -> int:
+        return self._refresh.failures
+
+    @property
+    def _thread(self) -> threading.Thread | None:
+        return self._refresh.thread
 
     @property
     def evaluation_failing(self) -> bool | None:
@@ -187,9 +189,7 @@ class MetricsState:
         if worker is not None:
             duration = worker.last_duration_ms
             self.pace = Pace(instant, None if duration is None else duration / 1000, worker.behind)
-        with self._wake:
-            self._wanted = instant
-            self._wake.notify()
+        self._refresh.want(instant)
 
     def refresh(self, instant: datetime) -> HealthState:
         """Read the state of `instant` (one query) and make it the current one. Raises
@@ -203,31 +203,8 @@ class MetricsState:
 
     def start(self) -> None:
         """Start the refresh thread."""
-        self._thread = threading.Thread(target=self._run, name="llmhealth-metrics", daemon=True)
-        self._thread.start()
+        self._refresh.start()
 
     def stop(self) -> None:
         """Stop the refresh thread, after the query it runs (if any) ends."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(STOP_WAIT_S)
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._wanted is None and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                instant, self._wanted = self._wanted, None
-            try:
-                self.refresh(instant)
-            except StoreError as exc:
-                self.refresh_failures += 1
-                log.warning("metrics: cannot read the state of %s (GET /metrics keeps the "
-                            "previous one): %s", instant.isoformat(), exc)
-            except Exception:  # a bug here must not end the refreshes
-                self.refresh_failures += 1
-                log.exception("metrics: reading the state of %s failed", instant.isoformat())
+        self._refresh.stop()
