@@ -79,8 +79,7 @@ def migrate(store: Store, retention: RetentionSettings) -> list[str]:
     by_version = {version: (name, text) for version, name, text in all_migrations}
     for version in BOOTSTRAP:
         store.execute(by_version[version][1])
-    recorded = {int(r["version"]): r for r in store.rows(
-        "SELECT version, applied_at, checksum FROM schema_migrations FINAL")}
+    recorded = _recorded(store)
     _refuse_changed(recorded, all_migrations)
     _refuse_newer(recorded, by_version)
     params = _ttl_params(retention)
@@ -110,6 +109,12 @@ def _refuse_changed(recorded: dict[int, dict], migrations: list[tuple[int, str, 
             "the version that created it)")
 
 
+def _recorded(store: Store) -> dict[int, dict]:
+    """The store's schema_migrations rows by version."""
+    return {int(r["version"]): r for r in store.rows(
+        "SELECT version, applied_at, checksum FROM schema_migrations FINAL")}
+
+
 def _refuse_newer(recorded: dict[int, dict], known: dict[int, tuple[str, str]]) -> None:
     newer = sorted(set(recorded) - set(known))
     if newer:
@@ -124,8 +129,7 @@ def check_schema(store: Store) -> None:
     (for `llmhealth aggregator --no-migrate`), naming what to run."""
     known = {version: (name, text) for version, name, text in sql.migrations()}
     exists = store.rows(sql.query("schema_migrations_exists"))[0]["found"]
-    recorded = {int(r["version"]): r for r in store.rows(
-        "SELECT version, applied_at, checksum FROM schema_migrations FINAL")} if int(exists) else {}
+    recorded = _recorded(store) if int(exists) else {}
     _refuse_changed(recorded, [(v, name, text) for v, (name, text) in known.items()])
     _refuse_newer(recorded, known)
     pending = sorted(set(known) - set(recorded))
