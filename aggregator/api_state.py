@@ -14,12 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator import sql
 from aggregator.api.models import STATUSES, WORST_FIRST, Freshness, PoolHealth, Status, TargetHealth
 from aggregator.api.rows import pool_health, target_health, unevaluated_target
+from aggregator.api_events import EventHub, EventId, Message, transitions
 from aggregator.latest_refresh import LatestRefresh
 from aggregator.store.base import Store, StoreError
 from aggregator.worker import Worker
@@ -29,6 +30,9 @@ from llmhealth_config.product import PROBER_SERVICE_NAME
 STALE_INTERVALS = 3
 """A state older than this many aggregator intervals is stale: the worker or the refresh is not
 keeping up (or stopped), and the statuses are as of then, not now."""
+STREAM_LOOKBACK = timedelta(hours=1)
+"""How far back the first read after a start fills the live stream's buffer, so that a client
+resuming across a restart of the aggregator is served from memory."""
 FIRST_LOOKBACK = timedelta(days=1)
 """How far back the first read after a start looks for each target's last success and failure;
 later reads look at what was stored since the previous one and carry older ones forward."""
@@ -133,6 +137,7 @@ class ApiState:
         self.clock = clock
         self.stale_after_s = STALE_INTERVALS * config.aggregator.interval
         self.view = HealthView.empty(config)
+        self.events = EventHub(self.replay)
         self._refresh = LatestRefresh(
             self.refresh, name="llmhealth-api-state", label="api",
             keeps="the HTTP API keeps serving the previous one, marked stale as it ages")
@@ -172,12 +177,38 @@ class ApiState:
             "service": PROBER_SERVICE_NAME})
         view = HealthView.from_rows(rows, self.config, instant, self.clock(), previous)
         self.view = view
+        self._publish(self.store, view, instant, previous.instant or instant - STREAM_LOOKBACK)
         return view
+
+    def _publish(self, store: Store, view: HealthView, instant: datetime, since: datetime) -> None:
+        """Send the transitions in (`since`, `instant`] and an `evaluated` notice to the live
+        stream's subscribers (one query)."""
+        rows = store.rows(sql.query("stream_events"), {
+            "since": since, "until": instant, "limit": 1_000_000})
+        freshness = self.freshness(view)
+        evaluated = Message("evaluated", {
+            "evaluated_at": instant.isoformat().replace("+00:00", "Z"),
+            "overall": view.overall(), "counts": view.counts(),
+            "pool_counts": view.pool_counts(), "stale": freshness.stale})
+        since_ms = int(since.timestamp() * 1000)
+        self.events.publish(transitions(rows, view.pools), evaluated, (since_ms, 10**9))
+
+    def replay(self, after: EventId, limit: int) -> list[Message]:
+        """The transitions after `after` up to now, from the store (a resuming client that was
+        away longer than the live stream's buffer holds)."""
+        if self.store is None:
+            return []
+        since = datetime.fromtimestamp((after[0] - 1) / 1000, UTC)
+        rows = self.store.rows(sql.query("stream_events"), {
+            "since": since, "until": datetime.fromtimestamp(self.clock(), UTC), "limit": limit})
+        return transitions(rows, self.view.pools)
 
     def start(self) -> None:
         """Start the refresh thread."""
         self._refresh.start()
 
     def stop(self) -> None:
-        """Stop the refresh thread, after the query it runs (if any) ends."""
+        """Stop the refresh thread, after the query it runs (if any) ends, and end the live
+        stream's subscriptions."""
         self._refresh.stop()
+        self.events.close()

@@ -1,6 +1,7 @@
 """The aggregator's HTTP API, one FastAPI app: `GET /metrics` (the health state in the
 Prometheus text format, or OpenMetrics when the scraper asks for it), the health reads under
-`/api/health/` and the badge under `/api/badge/` (docs/api.md), described at `/openapi.json` and
+`/api/health/` (with the live stream of changes, `/api/health/stream` and `/ws`) and the badge
+under `/api/badge/` (docs/api.md), described at `/openapi.json` and
 `/docs`. No CORS headers: a web page of another origin cannot read it."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from aggregator.api import badge, errors, history, route
+from aggregator.api import badge, errors, history, route, stream
 from aggregator.api import health as health_reads
 from aggregator.api_state import ApiState
 from aggregator.metrics_state import MetricsState
@@ -34,7 +35,7 @@ def create_app(*, metrics: MetricsState, registry: CollectorRegistry | None = No
     app.state.health = health or ApiState(None, metrics.config)
     errors.install(app)
     # the history before the target: `/targets/{target:path}` would take `…/history` as a name
-    for module in (history, health_reads, route, badge):
+    for module in (history, health_reads, route, badge, stream):
         app.include_router(module.router)
 
     @app.get("/metrics", response_class=Response, responses=TEXT, tags=["metrics"])

@@ -6,6 +6,7 @@ without a query; only a history reads the store (snapshots for 1h, rollups beyon
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -217,3 +218,34 @@ def test_a_history_reads_the_store(served: tuple[ApiState, httpx.Client], store:
         assert pool["points"][0]["requests"] == 120.0  # the members' probes together
     if source == "minutes":
         assert pool["points"][0]["latency_s"]["p90"] == pytest.approx(0.5, rel=0.02)
+
+
+def test_the_live_stream_replays_the_stored_transitions_in_order(
+        served: tuple[ApiState, httpx.Client]) -> None:
+    """health_events through stream_events.sql on the real engine: a client resuming from
+    before the first transition gets them all, oldest first, each id greater than the last,
+    then the notice of the instant the state is at."""
+    _, client = served
+    got: list[tuple[str, str | None, dict]] = []
+    with client.stream("GET", "/api/health/stream", headers={"Last-Event-ID": "0-0"}) as response:
+        event, event_id = "", None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                got.append((event, event_id, json.loads(line[6:])))
+                event_id = None
+                if event == "evaluated":
+                    break
+    transitions = got[:-1]
+    ids = [tuple(map(int, i.split("-"))) for _, i, _ in transitions if i]
+    assert len(ids) == len(transitions) and ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ("breaker", "down", "completion", "open") in {
+        (e, d["target"], d["probe_kind"], d["state"]) for e, _, d in transitions if e == "breaker"}
+    statuses = {(d["target"], d["target_kind"], d["status"]) for e, _, d in transitions
+                if e == "status"}
+    assert {("down", "target", "unhealthy"), ("limited", "target", "rate_limited"),
+            ("chat", "pool", "degraded")} <= statuses
+    assert got[-1][2]["evaluated_at"] == instant(LAST).isoformat().replace("+00:00", "Z")
