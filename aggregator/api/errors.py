@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from aggregator.api.models import NotFound, Unavailable
 
@@ -55,8 +56,22 @@ async def _parameters(_request: Request, exc: Exception) -> JSONResponse:
                         status_code=422)
 
 
+NAMED_PATHS = ("/api/health/targets/", "/api/badge/")
+"""Paths whose rest is a name: one that no route matches (a name with a line break, which a
+path parameter cannot hold) is an unknown name too."""
+
+
+async def _no_route(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.url.path.startswith(NAMED_PATHS):
+        names = request.app.state.health.view.names
+        return JSONResponse(not_found(UnknownName("target", names)).model_dump(), status_code=404)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownName, _unknown_name)
+    app.add_exception_handler(HTTPException, _no_route)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(ParameterError, _parameters)
 

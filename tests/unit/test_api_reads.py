@@ -84,7 +84,8 @@ def test_one_target_or_pool(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("path", [
     f"/api/health/targets/{SECRET}", f"/api/health/targets/{SECRET}/history?range=1h",
-    f"/api/badge/{SECRET}.svg"], ids=["target", "history", "badge"])
+    f"/api/badge/{SECRET}.svg", f"/api/health/targets/{SECRET}%0A", "/api/badge/%0A"],
+    ids=["target", "history", "badge", "no-route-target", "no-route-badge"])
 def test_an_unknown_target_lists_the_valid_ones_without_echoing_it(client: httpx.Client,
                                                                     path: str) -> None:
     response = client.get(path)
