@@ -12,6 +12,7 @@ from prometheus_client.exposition import choose_encoder
 
 from aggregator.api import badge, errors, history, route, stream
 from aggregator.api import health as health_reads
+from aggregator.api.hot_reads import HotReads
 from aggregator.api_state import ApiState
 from aggregator.metrics_state import MetricsState
 from aggregator.prometheus import registry_for
@@ -34,6 +35,7 @@ def create_app(*, metrics: MetricsState, registry: CollectorRegistry | None = No
     app.state.registry = registry = registry or registry_for(metrics)
     app.state.health = health or ApiState(None, metrics.config)
     errors.install(app)
+    app.add_middleware(HotReads, state_of=lambda scope: scope["app"].state.health)
     # the history before the target: `/targets/{target:path}` would take `…/history` as a name
     for module in (history, health_reads, route, badge, stream):
         app.include_router(module.router)
