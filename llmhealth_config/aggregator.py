@@ -5,27 +5,30 @@ and where the aggregator's HTTP API (`GET /metrics`) listens."""
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from llmhealth_config.types import Port, Ratio, Seconds, Strict
-
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+from llmhealth_config.types import EnvName, ListenHost, Port, Ratio, Seconds, Strict
 
 
-def _listen_host(value: str) -> str:
-    """An IP address or a host name to listen on (not a URL, no port, no brackets)."""
+def _network(value: str) -> str:
+    """An IP address or network in CIDR form (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`)."""
     try:
-        ipaddress.ip_address(value)
+        return str(ipaddress.ip_network(value, strict=False))
     except ValueError:
-        if not _HOST_NAME.match(value):
-            raise ValueError("must be an IP address or a host name to listen on, e.g. 127.0.0.1 "
-                             "(this machine only), 0.0.0.0 (every IPv4 interface) or :: "
-                             "(every interface)") from None
-    return value
+        raise ValueError(f"{value!r} is not an IP address or network: use e.g. 10.0.0.0/8, "
+                         "192.0.2.7 or fd00::/8") from None
+
+
+def _prober_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+            or parts.path not in ("", "/"):
+        raise ValueError("must be http://host:port of the prober's activity endpoint "
+                         "(prober.http_host and prober.http_port), e.g. http://prober:8081")
+    return value.rstrip("/")
 
 
 class BreakerSettings(Strict):
@@ -51,8 +54,11 @@ class AggregatorSettings(Strict):
     backfill: Annotated[Seconds, Field(ge=0)] = 600.0
     slo: Annotated[Ratio, Field(gt=0, lt=1)] = 0.995
     breaker: BreakerSettings = BreakerSettings()
-    http_host: Annotated[str, AfterValidator(_listen_host)] = "127.0.0.1"
+    http_host: ListenHost = "127.0.0.1"
     http_port: Port = 8080
+    probe_token_env: EnvName | None = None
+    diagnostics_allow: list[Annotated[str, AfterValidator(_network)]] = []
+    prober_url: Annotated[str, AfterValidator(_prober_url)] | None = None
 
     @model_validator(mode="after")
     def _status_window_listed(self) -> AggregatorSettings:

@@ -20,7 +20,7 @@ from llmhealth_config.intervals import FAST_MIN_INTERVAL_S, interval_problem
 from llmhealth_config.notifications import NotificationSettings
 from llmhealth_config.store_url import check_store_url
 from llmhealth_config.target import LOCAL_PROTOCOLS, Target, Thresholds
-from llmhealth_config.types import AutoSeconds, EnvName, Port, Seconds, Strict
+from llmhealth_config.types import AutoSeconds, EnvName, ListenHost, Port, Seconds, Strict
 
 
 def _probe_interval_floor(seconds: float) -> float:
@@ -52,6 +52,8 @@ class ProberSettings(Strict):
     retry_after_max: Seconds = 300.0
     discovery_interval: Seconds = 30.0
     heartbeat_file: Path = Path(tempfile.gettempdir()) / "llmhealth-prober.heartbeat"
+    http_host: ListenHost = "127.0.0.1"
+    http_port: Port = 8081
 
 
 class ReaderLimits(Strict):
@@ -201,6 +203,12 @@ class Config(Strict):
     def gap_timeout_for(self, target: Target) -> float | str:
         """Seconds, or `auto` (prober.bounds)."""
         return target.gap_timeout or self.prober.gap_timeout
+
+    @property
+    def prober_url(self) -> str:
+        """Where the aggregator reads the prober's activity: `aggregator.prober_url`, else the
+        prober's endpoint on this machine."""
+        return self.aggregator.prober_url or f"http://127.0.0.1:{self.prober.http_port}"
 
     def concurrency_for(self, target: Target) -> int:
         """At most this many probes in flight at once on the target's endpoint."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -47,6 +48,22 @@ def _env_name(value: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _listen_host(value: str) -> str:
+    """An IP address or a host name to listen on (not a URL, no port, no brackets)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _HOST_NAME.match(value):
+            raise ValueError("must be an IP address or a host name to listen on, e.g. 127.0.0.1 "
+                             "(this machine only), 0.0.0.0 (every IPv4 interface) or :: "
+                             "(every interface)") from None
+    return value
+
+
 Url = Annotated[str, AfterValidator(check_base_url)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
@@ -54,6 +71,7 @@ AutoSeconds = Annotated[Literal["auto"] | float, BeforeValidator(parse_auto_dura
                         AfterValidator(_positive_or_auto)]
 """A duration, or `auto`: a value the prober derives at run time (prober.bounds)."""
 Port = Annotated[int, Field(ge=1, le=65535)]
+ListenHost = Annotated[str, AfterValidator(_listen_host)]
 Ratio = Annotated[float, Field(ge=0, le=1)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 
