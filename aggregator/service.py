@@ -6,6 +6,7 @@ notifier) and the HTTP API. The same service runs in `llmhealth aggregator` and 
 from __future__ import annotations
 
 from aggregator.api.app import create_app
+from aggregator.api.probe import ProbeRunner
 from aggregator.api.server import HOW, ApiServer
 from aggregator.api_state import ApiState
 from aggregator.metrics_state import MetricsState
@@ -17,10 +18,12 @@ from llmhealth_config.model import Config
 
 class AggregatorService:
     """Built from `store` and `config`: raises NotifierSetupError when a receiver cannot be
-    used (its variable unset), before anything starts. `start` raises ApiUnavailable (nothing
+    used (its variable unset), before anything starts. `probe_runner` probes for
+    `POST /api/health/probe` (None: that endpoint refuses). `start` raises ApiUnavailable (nothing
     left running) when the API cannot listen; `how` names the settings that choose its port."""
 
-    def __init__(self, store: Store, config: Config, how: str = HOW) -> None:
+    def __init__(self, store: Store, config: Config, how: str = HOW,
+                 probe_runner: ProbeRunner | None = None) -> None:
         self.worker = Worker(store, config)
         self.metrics = MetricsState(store, config)
         self.metrics.attach(self.worker)
@@ -28,7 +31,8 @@ class AggregatorService:
         self.health.attach(self.worker)
         self.notifier = Notifier(store, config)
         self.worker.add_listener(self.notifier.on_evaluated)
-        self.api = ApiServer(create_app(metrics=self.metrics, health=self.health),
+        self.api = ApiServer(create_app(metrics=self.metrics, health=self.health,
+                                        probe_runner=probe_runner),
                              config.aggregator.http_host, config.aggregator.http_port, how=how)
 
     def start(self) -> None:

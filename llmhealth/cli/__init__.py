@@ -9,6 +9,7 @@ from llmhealth.cli import pipeline  # noqa: I001, F401  (each module registers i
 from llmhealth.cli import views  # noqa: F401
 from llmhealth.cli import parts  # noqa: F401
 from llmhealth.cli import configcheck  # noqa: F401
+from llmhealth.cli import probe  # noqa: F401
 from llmhealth.cli.common import app
 
 __all__ = ["app"]

@@ -108,6 +108,7 @@ def aggregator(config: ConfigOpt = None, store_url: StoreUrlOpt = None,
     from aggregator.service import AggregatorService
     from aggregator.store.base import StoreError
     from llmhealth import logs
+    from llmhealth.probe_runner import OnceRunner
 
     cfg = load(config, nested({("store", "url"): store_url}))
     logs.configure(Console(stderr=True), level=log_level.level)
@@ -116,7 +117,7 @@ def aggregator(config: ConfigOpt = None, store_url: StoreUrlOpt = None,
     except StoreError as exc:
         fail(str(exc))
     try:
-        service = AggregatorService(store, cfg)
+        service = AggregatorService(store, cfg, probe_runner=OnceRunner(cfg))
     except NotifierSetupError as exc:
         store.close()
         fail(str(exc))

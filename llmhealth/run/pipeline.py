@@ -28,6 +28,7 @@ from aggregator.status_view import render
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.password import passwords
 from aggregator.store.serve import serving
+from llmhealth.probe_runner import OnceRunner
 from llmhealth.run import environment
 from llmhealth.run.children import Child
 from llmhealth.run.ports import PortInUse, check_free
@@ -142,7 +143,8 @@ async def _supervise(store: EmbeddedStore, config: Config, demo: bool, store_pas
     first. Returns the status view's task (done) for the caller to raise its error once all
     has stopped. Raises PortInUse when the API cannot listen, before anything started."""
     children = _children(config, config.store.data_dir / "run", demo, store_password)
-    service = AggregatorService(store, config, how=_ports(config, demo)[API][1])
+    service = AggregatorService(store, config, how=_ports(config, demo)[API][1],
+                                probe_runner=OnceRunner(config))
     try:
         service.start()
     except ApiUnavailable as exc:

@@ -166,12 +166,14 @@ def test_openapi_describes_every_read(client: httpx.Client) -> None:
     assert set(paths) == {
         "/api/health/summary", "/api/health/detailed", "/api/health/targets/{target}",
         "/api/health/targets/{target}/history", "/api/health/route", "/api/badge/{target}.svg",
-        "/api/health/stream", "/metrics"}
-    for path, item in paths.items():
+        "/api/health/stream", "/api/health/probe", "/metrics"}
+    reads = {path: item for path, item in paths.items() if "get" in item}
+    assert set(paths) - set(reads) == {"/api/health/probe"}
+    for path, item in reads.items():
         ok = item["get"]["responses"]["200"]["content"]
         assert any("schema" in media for media in ok.values()), path
     json_answers = {p: paths[p]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-                    for p in paths if p.startswith("/api/health") and p != "/api/health/stream"}
+                    for p in reads if p.startswith("/api/health") and p != "/api/health/stream"}
     assert json_answers["/api/health/route"] == {"$ref": "#/components/schemas/RouteAnswer"}
     history = paths["/api/health/targets/{target}/history"]["get"]
     assert set(history["responses"]) == {"200", "404", "422", "503"}
