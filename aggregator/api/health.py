@@ -43,13 +43,16 @@ async def get_summary(request: Request) -> Summary:
     return summary(state, state.view)
 
 
+def detailed(state: ApiState, view: HealthView) -> Detailed:
+    return Detailed(freshness=state.freshness(view), targets=list(view.targets.values()),
+                    pools=list(view.pools.values()))
+
+
 @router.get("/detailed", response_model=Detailed)
 async def get_detailed(request: Request) -> Detailed:
     """Every target and pool with everything the state holds about it."""
     state = state_of(request)
-    view = state.view
-    return Detailed(freshness=state.freshness(view), targets=list(view.targets.values()),
-                    pools=list(view.pools.values()))
+    return detailed(state, state.view)
 
 
 @router.get("/targets/{target:path}", response_model=TargetAnswer, responses=NOT_FOUND)

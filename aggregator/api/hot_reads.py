@@ -1,9 +1,10 @@
-"""The two reads a router or a dashboard asks many times a second, `GET /api/health/summary` and
-`GET /api/health/route?pool=…|model=…`, answered before the framework's routing and validation:
+"""The reads a router, a dashboard or a status page asks many times a second,
+`GET /api/health/summary`, `/api/health/detailed` and `/api/health/route?pool=…|model=…`,
+answered before the framework's routing and validation:
 each answer is encoded once and its bytes are sent to every request for the same read, until
 the state changes or `TTL_S` passes, whichever comes first.
 
-The answer is the one the route in aggregator/api/health.py or route.py gives (the same
+The answer is the one the routes in aggregator/api/health.py and route.py give (the same
 functions build it), only encoded less often: the ages in it (`freshness.age_s`, each member's
 `data_age_s`), the `stale` flag and a retry-after's end are as of the encoding, at most `TTL_S`
 before the request. Anything else (another query, a name that is not known, a parameter
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aggregator.api.health import summary
+from aggregator.api.health import detailed, summary
 from aggregator.api.route import route_answer
 from aggregator.api_state import ApiState, HealthView
 
@@ -27,7 +28,7 @@ TTL_S = 0.05
 """How long one encoding of an answer serves, at most."""
 MAX_NAME = 256
 """The longest pool or model name the route accepts (as its query parameters say)."""
-SUMMARY, ROUTE = "/api/health/summary", "/api/health/route"
+SUMMARY, DETAILED, ROUTE = "/api/health/summary", "/api/health/detailed", "/api/health/route"
 HEADERS = [(b"content-type", b"application/json")]
 
 Scope = MutableMapping[str, Any]
@@ -47,7 +48,7 @@ class Encoded:
 
 class HotReads:
     """ASGI middleware in front of `app`: serves the summary and the route from encoded bytes
-    kept per read (path and query), re-encoded when the state's view is replaced or the bytes
+    kept per read (path, and the route's query), re-encoded when the state's view is replaced or the bytes
     are `TTL_S` old. `state_of(scope)` is the ApiState the app serves."""
 
     def __init__(self, app: App, state_of: Callable[[Scope], ApiState]) -> None:
@@ -57,9 +58,10 @@ class HotReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path")
-        if scope["type"] != "http" or scope["method"] != "GET" or path not in (SUMMARY, ROUTE):
+        if scope["type"] != "http" or scope["method"] != "GET" \
+                or path not in (SUMMARY, DETAILED, ROUTE):
             return await self.app(scope, receive, send)
-        key = (path, scope["query_string"])
+        key = (path, scope["query_string"] if path == ROUTE else b"")  # the others take none
         state = self.state_of(scope)
         now = time.monotonic()
         entry = self._encoded.get(key)
@@ -75,10 +77,8 @@ class HotReads:
         """The answer to the read, or None when the framework must answer it (an error, or a
         query this does not take)."""
         view = state.view
-        if path == SUMMARY:
-            if query:
-                return None
-            answer = summary(state, view)
+        if path in (SUMMARY, DETAILED):
+            answer = summary(state, view) if path == SUMMARY else detailed(state, view)
         else:
             params = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
             if len(params) != 1 or params[0][0] not in ("pool", "model") \

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from aggregator.api.app import create_app
-from aggregator.api.health import summary
+from aggregator.api.health import detailed, summary
 from aggregator.api.hot_reads import TTL_S
 from aggregator.api.route import route_answer
 from aggregator.api.server import ApiServer
@@ -45,6 +45,7 @@ def test_the_answers_are_the_ones_the_routes_build(served) -> None:
     got = client.get("/api/health/summary")
     assert got.headers["content-type"] == "application/json"
     assert got.json() == summary(state, VIEW).model_dump(mode="json")
+    assert client.get("/api/health/detailed").json() == detailed(state, VIEW).model_dump(mode="json")
     route = client.get("/api/health/route", params={"pool": "chat"}).json()
     assert route == route_answer(state, VIEW, "chat", None, state.clock()).model_dump(mode="json")
     assert route["members"][0]["target"] == "a" and route["excluded"][0]["target"] == "b"
@@ -61,6 +62,8 @@ def test_a_new_state_is_served_at_once(served) -> None:
     assert client.get("/api/health/route", params={"pool": "chat"}).json()["members"][0][
         "target"] == "b"
     assert client.get("/api/health/summary").json()["worst"][0]["target"] == "a"
+    assert {t["target"]: t["status"] for t in client.get("/api/health/detailed").json()[
+        "targets"]}["a"] == "unhealthy"
 
 
 def test_one_encoding_serves_at_most_the_ttl(served) -> None:
