@@ -32,7 +32,7 @@ class AggregatorService:
         self.notifier = Notifier(store, config)
         self.worker.add_listener(self.notifier.on_evaluated)
         self.api = ApiServer(create_app(metrics=self.metrics, health=self.health,
-                                        probe_runner=probe_runner),
+                                        probe_runner=probe_runner, worker=self.worker),
                              config.aggregator.http_host, config.aggregator.http_port, how=how)
 
     def start(self) -> None:

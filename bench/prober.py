@@ -26,14 +26,15 @@ WARMUP_S = 10.0  # one interval for the start jitter to spread, plus connection 
 
 def measure(work_dir: Path, targets: int = 1000, interval: float = 5.0, seconds: float = 60.0,
             probes: tuple[str, ...] = ("completion",)) -> dict:
-    sim_port, grpc_port = free_ports(2)
+    sim_port, grpc_port, activity_port = free_ports(3)
     config = work_dir / "bench-prober.yaml"
     config.write_text(yaml.safe_dump({
         "targets": [{"name": f"bench-{i:04d}", "base_url": f"http://127.0.0.1:{sim_port}/v1",
                      "model": "demo-healthy", "provider": "llmhealth-simulator",
                      "probes": list(probes), "interval": interval} for i in range(targets)],
         "collector": {"grpc_port": grpc_port},
-        "prober": {"export_interval": 2, "endpoint_concurrency": targets * len(probes)}}))
+        "prober": {"export_interval": 2, "endpoint_concurrency": targets * len(probes),
+                   "http_port": activity_port}}))
     server, sink = otlp_sink.serve(grpc_port)
     cli = [sys.executable, "-m", "llmhealth"]
     simulator = subprocess.Popen([*cli, "simulate", "--port", str(sim_port)],

@@ -26,14 +26,16 @@ from llmhealth.run import tether
 def running_pipeline(tmp: Path, settings: dict | None = None,
                      env: dict[str, str] | None = None) -> Iterator[dict]:
     """`llmhealth run` on ephemeral ports with data in `tmp` and `settings` merged into its
-    config (no `targets`: the demo). Yields process, config path, store URL, start time and
-    the combined stdout/stderr log path, and `auth` (user default and the password the run
-    generated in its data dir). A process still running at the end is killed with
+    config (no `targets`: the demo). Yields process, config path, store URL, the aggregator's
+    API URL (`api`), the prober's activity endpoint (`prober`), start time and the combined
+    stdout/stderr log path, and `auth` (user default and the password the run generated in its
+    data dir). A process still running at the end is killed with
     its whole tree (a test failed before stopping it)."""
-    store_port, grpc_port, http_port, sim_port, api_port = free_ports(5)
+    store_port, grpc_port, http_port, sim_port, api_port, prober_port = free_ports(6)
     config = {"store": {"data_dir": str(tmp / "data"), "http_port": store_port},
               "collector": {"grpc_port": grpc_port, "http_port": http_port},
-              "simulator": {"port": sim_port}, "aggregator": {"http_port": api_port}}
+              "simulator": {"port": sim_port}, "aggregator": {"http_port": api_port},
+              "prober": {"http_port": prober_port}}
     for key, value in (settings or {}).items():
         config[key] = {**config[key], **value} if key in config and isinstance(value, dict) else value
     config_path = tmp / "llmhealth.yaml"
@@ -48,6 +50,7 @@ def running_pipeline(tmp: Path, settings: dict | None = None,
         auth = ("default", _generated_password(tmp / "data" / PASSWORD_FILE, process, tmp / "run.log"))
         yield {"process": process, "config": config_path, "url": f"http://127.0.0.1:{store_port}/",
                "api": f"http://127.0.0.1:{api_port}/",
+               "prober": f"http://127.0.0.1:{prober_port}/activity",
                "started": started, "log": tmp / "run.log", "auth": auth}
     finally:
         if process.poll() is None:

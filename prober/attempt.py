@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from prober.bounds import NO_BOUNDS, Bounds
@@ -85,6 +86,11 @@ class Attempt:
 
 Work = Callable[[Attempt], Awaitable[tuple[str, str]]]
 
+WATCH: ContextVar[Callable[[Attempt], None] | None] = ContextVar("llmhealth_attempt_watch",
+                                                                default=None)
+"""Called with each `Attempt` that `run_attempt` starts in this context, so that what runs the
+probe can read its bytes while it runs (`prober.activity`); unset, nothing is called."""
+
 
 async def run_attempt(
     target: str,
@@ -108,6 +114,8 @@ async def run_attempt(
     """
     bounds = bounds or NO_BOUNDS
     attempt = Attempt()
+    if (watch := WATCH.get()) is not None:
+        watch(attempt)
     silence: asyncio.Timeout | None = None
     try:
         async with asyncio.timeout(timeout), asyncio.timeout(None) as silence:

@@ -5,7 +5,8 @@ at the target's base interval, from the moment the backoff starts. It is the pro
 `models` probe (the list must parse and name the model); for protocols without a model list
 (`azure`) a **connection check**: GET the base URL without credentials, ok when any HTTP
 status below 500 arrives (401 or 404 still mean the server is there). It runs under the
-whole `timeout`, with no bounds, and holds an endpoint slot like any probe.
+whole `timeout`, with no bounds, and holds an endpoint slot like any probe; the prober's
+activity (`prober.activity`) lists it as kind `liveness`.
 
 Its outcomes are exported as `llmhealth.liveness.outcomes` only, never as probe outcomes: a
 liveness success is not a success of the target's `completion` or `stream` kinds, and its
@@ -19,6 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from llmhealth_config.target import KINDS, Target
+from prober.activity import LIVENESS
 from prober.attempt import Attempt, run_attempt
 from prober.cadence import Cadence, CadenceRules
 from prober.context import ProbeContext, ProbeFn
@@ -69,8 +71,11 @@ async def watch_forever(
             await asyncio.sleep(max(0.0, cadence.planned - clock.time()))
             if not recovery.backed_off:
                 break
-            async with prober.endpoints.slot(target):
-                result = await probe(ctx)
+            with prober.activity.probe(target, LIVENESS, clock.time() - cadence.planned) as entry:
+                async with prober.endpoints.slot(target):
+                    entry.run()
+                    result = await probe(ctx)
+            prober.activity.finished(target.name, LIVENESS, result)
             prober.telemetry.record_liveness(result, target)
             woken = recovery.free_result(result.outcome == OK)
             if woken:

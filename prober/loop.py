@@ -4,9 +4,10 @@ This is the dispatcher. Each task waits for its next planned instant (`prober.ca
 a slot on its endpoint (`prober.endpoints`), runs the protocol's probe function
 (`prober.protocols`) within the bounds its history gives (`prober.bounds`), records the
 result through `Telemetry`, spends the target's token budget and logs changes of outcome
-(`prober.outcome_log`). Tasks share HTTP clients (`prober.clients`) and their endpoint's
-slots, and the tasks of one target share its recovery state (`prober.recovery`): a target
-whose token-spending kinds back off gets a liveness task (`prober.liveness`) unless it
+(`prober.outcome_log`); the activity registry (`prober.activity`) lists each probe while it
+waits and runs, and keeps its result. Tasks share HTTP clients (`prober.clients`) and their
+endpoint's slots, and the tasks of one target share its recovery state (`prober.recovery`): a
+target whose token-spending kinds back off gets a liveness task (`prober.liveness`) unless it
 probes a tokenless kind already. A target that hangs only ever delays its own next probe,
 and other targets' probes on its endpoint by at most half their interval. Discovery tasks
 start and stop the probe tasks of the models they find.
@@ -23,6 +24,7 @@ from dataclasses import replace
 from llmhealth_config.model import Config
 from llmhealth_config.target import KINDS, Target
 from prober import budget
+from prober.activity import Activity
 from prober.bounds import BoundHistory, BoundRules
 from prober.cadence import Cadence, CadenceRules
 from prober.clients import ClientPool
@@ -45,14 +47,16 @@ async def run_targets(
     *,
     stop: asyncio.Event,
     api_keys: Mapping[str, str | None],
+    activity: Activity | None = None,
 ) -> None:
     """Probe every target and kind, and discover models on `discover: true` endpoints, until
     `stop` is set; then cancel in-flight probes and return. `api_keys` maps configured target
-    names to their key (None: no key). A task that crashes is a bug: every task is cancelled
-    and its exception re-raised."""
+    names to their key (None: no key). The probes are listed in `activity` (by default a
+    registry of their own). A task that crashes is a bug: every task is cancelled and its
+    exception re-raised."""
     clients = ClientPool()
     try:
-        prober = Prober(config, telemetry, clients)
+        prober = Prober(config, telemetry, clients, activity)
         for target in config.targets:
             if target.discover:
                 prober.start_discovery(target, api_keys.get(target.name))
@@ -66,10 +70,13 @@ async def run_targets(
 class Prober:
     """The set of running probe tasks; discovery adds and removes targets at run time."""
 
-    def __init__(self, config: Config, telemetry: Telemetry, clients: ClientPool) -> None:
+    def __init__(self, config: Config, telemetry: Telemetry, clients: ClientPool,
+                 activity: Activity | None = None) -> None:
         self.config = config
         self.telemetry = telemetry
         self.clients = clients
+        self.activity = activity or Activity(collector=config.collector.export_endpoint,
+                                             export_interval_s=config.prober.export_interval)
         self.endpoints = EndpointLimits(config)
         self.outcomes = OutcomeLog(log)
         self.tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -89,6 +96,7 @@ class Prober:
         """Start one probe loop per kind of `target` (a no-op for kinds already running), and
         a liveness loop when every kind spends tokens."""
         ctx = self.context(target, api_key)
+        self.activity.watch(target.name)
         token_budget = budget.TokenBudget(target.daily_token_budget)
         costly = [kind for kind in target.kinds if kind not in budget.TOKENLESS_KINDS]
         recovery = TargetRecovery(costly)
@@ -105,6 +113,7 @@ class Prober:
         for key in [key for key in self.tasks if key[0] == name]:
             self.tasks.pop(key).cancel()
         self.outcomes.forget(name)
+        self.activity.forget(name)
 
     def start_discovery(self, endpoint: Target, api_key: str | None) -> None:
         """Discover the models of a local server and keep one target per model running."""
@@ -163,12 +172,15 @@ class Prober:
                 continue
             recovery.probing(kind)
             bounds = history.bounds(cadence.failures) if run_kind == kind else None
-            async with self.endpoints.slot(target):
-                self.telemetry.probe_started(target, run_kind, clock.time() - cadence.planned)
-                try:
-                    result = await probe_for(target, run_kind)(replace(ctx, bounds=bounds))
-                finally:
-                    self.telemetry.probe_finished(target, run_kind)
+            with self.activity.probe(target, run_kind, clock.time() - cadence.planned) as probe:
+                async with self.endpoints.slot(target):
+                    probe.run()
+                    self.telemetry.probe_started(target, run_kind, clock.time() - cadence.planned)
+                    try:
+                        result = await probe_for(target, run_kind)(replace(ctx, bounds=bounds))
+                    finally:
+                        self.telemetry.probe_finished(target, run_kind)
+            self.activity.finished(target.name, run_kind, result)
             self._account(result, target, token_budget)
             if run_kind == kind:
                 history.learn(result)

@@ -1,4 +1,5 @@
-"""The prober process: resolve keys, probe until SIGINT/SIGTERM, flush metrics, exit."""
+"""The prober process: resolve keys, listen for `GET /activity`, probe until SIGINT/SIGTERM,
+flush metrics, exit."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Mapping
 
 from llmhealth_config.intervals import MIN_INTERVAL_S
 from llmhealth_config.model import Config
+from prober.activity import Activity
+from prober.activity_server import ActivityServer, ActivityUnavailable, bind
 from prober.apikeys import MissingApiKey, resolve_api_keys
 from prober.loop import run_targets
 from prober.telemetry import Telemetry
@@ -21,11 +25,13 @@ log = logging.getLogger("prober")
 def main(config: Config, log_level: int = logging.INFO) -> int:
     """Run the prober in the foreground, logging to stderr from `log_level` on (DEBUG adds a
     line per probe). Returns 0 after a signal-initiated stop, 2 when the configuration cannot
-    be probed (no targets, a missing API key)."""
+    be probed (no targets, a missing API key) or the activity endpoint cannot listen
+    (prober.http_host/http_port)."""
     _configure_logging(log_level)
     try:
         api_keys = _check(config)
-    except ValueError as exc:
+        sock = bind(config.prober.http_host, config.prober.http_port)
+    except (ValueError, ActivityUnavailable) as exc:
         print(f"prober: {exc}", file=sys.stderr)
         return 2
     telemetry = Telemetry(config)
@@ -39,7 +45,7 @@ def main(config: Config, log_level: int = logging.INFO) -> int:
     for warning in fast_interval_warnings(config):
         log.warning("%s", warning)
     try:
-        asyncio.run(_serve(config, telemetry, api_keys))
+        asyncio.run(_serve(config, telemetry, api_keys, sock))
     finally:
         telemetry.shutdown()
     log.info("stopped")
@@ -77,14 +83,21 @@ def fast_interval_warnings(config: Config) -> list[str]:
     return warnings
 
 
-async def _serve(config: Config, telemetry: Telemetry, api_keys: Mapping[str, str | None]) -> None:
+async def _serve(config: Config, telemetry: Telemetry, api_keys: Mapping[str, str | None],
+                 sock: socket.socket) -> None:
+    """Probe, and answer `GET /activity` on `sock`, until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    activity = Activity(collector=config.collector.export_endpoint,
+                        export_interval_s=config.prober.export_interval)
+    server = ActivityServer(activity, sock, config.prober.heartbeat_file)
     try:
-        await run_targets(config, telemetry, stop=stop, api_keys=api_keys)
+        await server.start()
+        await run_targets(config, telemetry, stop=stop, api_keys=api_keys, activity=activity)
     finally:
+        await server.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 

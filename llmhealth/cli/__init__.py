@@ -10,6 +10,7 @@ from llmhealth.cli import views  # noqa: F401
 from llmhealth.cli import parts  # noqa: F401
 from llmhealth.cli import configcheck  # noqa: F401
 from llmhealth.cli import probe  # noqa: F401
+from llmhealth.cli import activity  # noqa: F401
 from llmhealth.cli.common import app
 
 __all__ = ["app"]

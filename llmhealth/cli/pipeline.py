@@ -24,6 +24,8 @@ def run(
     simulator_port: Annotated[int | None, typer.Option(help="Demo simulator port.")] = None,
     api_port: Annotated[int | None, typer.Option(
         help="Port of the aggregator's HTTP API (GET /metrics).")] = None,
+    prober_port: Annotated[int | None, typer.Option(
+        help="Port of the prober's activity endpoint (GET /activity).")] = None,
     live: Annotated[bool, typer.Option(help="Live status table (default on a terminal).")] = True,
 ) -> None:
     """Run the whole pipeline here: embedded store, collector, prober, aggregator."""
@@ -38,7 +40,8 @@ def run(
                          ("collector", "grpc_port"): otlp_grpc_port,
                          ("collector", "http_port"): otlp_http_port,
                          ("simulator", "port"): simulator_port,
-                         ("aggregator", "http_port"): api_port})
+                         ("aggregator", "http_port"): api_port,
+                         ("prober", "http_port"): prober_port})
     try:
         run = prepare(load(config, overrides), os.environ)
     except Refused as exc:

@@ -40,6 +40,7 @@ PLAIN_STATUS_EVERY_S = 30.0
 SIMULATOR_START_S = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 API = "aggregator HTTP API"  # listens on aggregator.http_host; the others on store.http_host
+PROBER = "prober activity endpoint"  # listens on prober.http_host
 
 
 def _ports(config: Config, demo: bool) -> dict[str, tuple[int, str]]:
@@ -48,6 +49,8 @@ def _ports(config: Config, demo: bool) -> dict[str, tuple[int, str]]:
             "--store-port, LLMHEALTH_STORE__HTTP_PORT or store.http_port"),
         API: (config.aggregator.http_port,
             "--api-port, LLMHEALTH_AGGREGATOR__HTTP_PORT or aggregator.http_port"),
+        PROBER: (config.prober.http_port,
+            "--prober-port, LLMHEALTH_PROBER__HTTP_PORT or prober.http_port"),
         "collector OTLP/gRPC": (config.collector.grpc_port,
             "--otlp-grpc-port, LLMHEALTH_COLLECTOR__GRPC_PORT or collector.grpc_port"),
         "collector OTLP/HTTP": (config.collector.http_port,
@@ -117,9 +120,10 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
     and the store; an exception is raised after that. `exposure` is logged as a warning once
     the store listens (access.exposure_warning: the store is reachable from other machines)."""
     ports = _ports(config, demo)
-    api = {API: ports.pop(API)}
+    api, prober = {API: ports.pop(API)}, {PROBER: ports.pop(PROBER)}
     check_free(config.store.http_host, ports)
     check_free(config.aggregator.http_host, api)
+    check_free(config.prober.http_host, prober)
     users = passwords(config.store, generate=True)
     store = EmbeddedStore(config.store.data_dir, config.store.database)
     try:

@@ -34,7 +34,7 @@ ROLES = ("rotel", "prober", "simulator")
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    names = ("store", "grpc", "http", "simulator", "api", "unused")
+    names = ("store", "grpc", "http", "simulator", "api", "prober", "unused")
     return dict(zip(names, free_ports(len(names)), strict=True))
 
 
@@ -42,7 +42,7 @@ def _argv(data_dir: Path, ports: dict[str, int]) -> list[str]:
     return [sys.executable, "-m", "llmhealth", "run", "--data-dir", str(data_dir),
             "--store-port", str(ports["store"]), "--otlp-grpc-port", str(ports["grpc"]),
             "--otlp-http-port", str(ports["http"]), "--simulator-port", str(ports["simulator"]),
-            "--api-port", str(ports["api"])]
+            "--api-port", str(ports["api"]), "--prober-port", str(ports["prober"])]
 
 
 def _env(ports: dict[str, int]) -> dict[str, str]:

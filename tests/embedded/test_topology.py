@@ -71,7 +71,7 @@ class Parts:
 
 @contextmanager
 def parts(tmp: Path) -> Iterator[tuple[Parts, dict]]:
-    store_port, grpc_port, http_port, sim_port, api_port = free_ports(5)
+    store_port, grpc_port, http_port, sim_port, api_port, prober_port = free_ports(6)
     base = f"http://127.0.0.1:{sim_port}/v1"
     config = tmp / "llmhealth.yaml"
     config.write_text(yaml.safe_dump({
@@ -81,7 +81,7 @@ def parts(tmp: Path) -> Iterator[tuple[Parts, dict]]:
                      "allow_fast_interval": True}],
         "store": {"data_dir": str(tmp / "data"), "http_port": store_port},
         "collector": {"grpc_port": grpc_port, "http_port": http_port},
-        "prober": {"heartbeat_file": str(tmp / "prober.heartbeat")},
+        "prober": {"heartbeat_file": str(tmp / "prober.heartbeat"), "http_port": prober_port},
         "aggregator": {"interval": INTERVAL_S, "http_port": api_port}}))
     env = {**os.environ, "LLMHEALTH_CONFIG": str(config), "LLMHEALTH_STORE_PASSWORD": PASSWORD}
     running = Parts(tmp, config, env)

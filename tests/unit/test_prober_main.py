@@ -18,6 +18,7 @@ import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
+from harness.ports import free_ports
 from llmhealth_config.model import CollectorSettings, Config, ProberSettings
 from llmhealth_config.target import Target
 from prober.main import fast_interval_warnings, main
@@ -128,7 +129,7 @@ def run_main_until_sigterm(grpc_port: int, seconds: float) -> int:
                 allow_fast_interval=True,
             )
         ],
-        prober=ProberSettings(export_interval=0.5),
+        prober=ProberSettings(export_interval=0.5, http_port=free_ports(1)[0]),
         collector=CollectorSettings(grpc_port=grpc_port),
     )
     terminate = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
