@@ -34,6 +34,7 @@ from bench import (
     detection_report,
     ingest,
     isolation,
+    page,
     prober,
     settle,
     soak,
@@ -41,7 +42,8 @@ from bench import (
 from llmhealth_config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation", "api")
+BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation", "api",
+           "page")
 HEADINGS = {  # the heading each benchmark's section starts with (older titles it replaces)
     "ingest": ("## Ingest",),
     "aggregation": ("## Evaluation cycle time", "## One aggregation cycle"),
@@ -51,6 +53,7 @@ HEADINGS = {  # the heading each benchmark's section starts with (older titles i
     "soak": ("## False alarms",),
     "isolation": ("## Heavy reads beside the monitor",),
     "api": ("## The HTTP API under load",),
+    "page": ("## The status page",),
 }
 
 
@@ -157,6 +160,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
          lambda: isolation.section(isolation.measure(tmp / "isolation", seconds=15.0 if short else 30.0)))
     step("api", "the HTTP API under load: wrk with 100 connections",
          lambda: api.section(api.measure(tmp / "api", seconds=5.0 if short else 10.0)))
+    step("page", "the status page's load time: headless Chromium, 2 x 20 loads",
+         lambda: page.section(page.measure(tmp / "page")))
     return sections
 
 

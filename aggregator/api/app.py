@@ -1,7 +1,8 @@
 """The aggregator's HTTP API, one FastAPI app: `GET /metrics` (the health state in the
 Prometheus text format, or OpenMetrics when the scraper asks for it), the health reads under
-`/api/health/` (with the live stream of changes, `/api/health/stream` and `/ws`) and the badge
-under `/api/badge/` (docs/api.md), described at `/openapi.json` and
+`/api/health/` (with the live stream of changes, `/api/health/stream` and `/ws`), the badge
+under `/api/badge/`, the diagnostics under `/api/diagnostics` and the status page at `/`
+(docs/api.md), described at `/openapi.json` and
 `/docs`. No CORS headers: a web page of another origin cannot read it."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from aggregator.api import badge, diagnostics, errors, history, probe, route, stream
+from aggregator.api import badge, diagnostics, errors, history, overview, page, probe, route, stream
 from aggregator.api import health as health_reads
 from aggregator.api.hot_reads import HotReads
 from aggregator.api.probe import ProbeRunner
@@ -44,7 +45,8 @@ def create_app(*, metrics: MetricsState, registry: CollectorRegistry | None = No
     errors.install(app)
     app.add_middleware(HotReads, state_of=lambda scope: scope["app"].state.health)
     # the history before the target: `/targets/{target:path}` would take `…/history` as a name
-    for module in (history, health_reads, route, badge, stream, probe, diagnostics):
+    for module in (history, health_reads, route, badge, stream, probe, diagnostics, overview,
+                   page):
         app.include_router(module.router)
 
     @app.get("/metrics", response_class=Response, responses=TEXT, tags=["metrics"])

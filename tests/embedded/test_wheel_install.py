@@ -54,6 +54,8 @@ def test_the_wheel_holds_every_package_and_sql_file(wheel: Path) -> None:
         shipped = {Path(n).name for n in names if n.startswith(f"llmhealth_clickhouse/{folder}/")}
         assert sql == shipped, sorted(sql ^ shipped)
     assert "llmhealth_otel_collector/rotel.env" in names
+    page = {f"aggregator/api/status_page/{p.name}" for p in (REPO / "aggregator" / "api" / "status_page").iterdir()}
+    assert page - names == set() and "aggregator/api/status_page/index.html" in page  # the status page
 
 
 EVALUATE = """

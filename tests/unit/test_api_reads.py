@@ -167,7 +167,7 @@ def test_openapi_describes_every_read(client: httpx.Client) -> None:
         "/api/health/summary", "/api/health/detailed", "/api/health/targets/{target}",
         "/api/health/targets/{target}/history", "/api/health/route", "/api/badge/{target}.svg",
         "/api/health/stream", "/api/health/probe", "/api/diagnostics", "/api/diagnostics/activity",
-        "/metrics"}
+        "/api/health/overview", "/metrics"}
     reads = {path: item for path, item in paths.items() if "get" in item}
     assert set(paths) - set(reads) == {"/api/health/probe"}
     for path, item in reads.items():
