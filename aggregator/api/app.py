@@ -13,7 +13,6 @@ from prometheus_client.exposition import choose_encoder
 
 from aggregator.api import badge, diagnostics, errors, history, overview, page, probe, route, stream
 from aggregator.api import health as health_reads
-from aggregator.api.hot_reads import HotReads
 from aggregator.api.probe import ProbeRunner
 from aggregator.api_state import ApiState
 from aggregator.metrics_state import MetricsState
@@ -43,7 +42,6 @@ def create_app(*, metrics: MetricsState, registry: CollectorRegistry | None = No
     app.state.probe_runner = probe_runner
     app.state.worker = worker
     errors.install(app)
-    app.add_middleware(HotReads, state_of=lambda scope: scope["app"].state.health)
     # the history before the target: `/targets/{target:path}` would take `…/history` as a name
     for module in (history, health_reads, route, badge, stream, probe, diagnostics, overview,
                    page):

@@ -1,5 +1,6 @@
 """Serve the aggregator's HTTP API (uvicorn) on a thread of its own, beside the worker, in the
-aggregator's process (`llmhealth aggregator`) or `llmhealth run`'s."""
+aggregator's process (`llmhealth aggregator`) or `llmhealth run`'s; the hot reads
+(aggregator/api/hot_reads.py) are answered in front of the app, before the framework."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 
 import uvicorn
 from fastapi import FastAPI
+
+from aggregator.api.hot_reads import HotReads
 
 log = logging.getLogger("llmhealth.aggregator")
 START_S = 10.0
@@ -68,7 +71,8 @@ class ApiServer:
         sock = _bind(self.host, self.requested_port, self.how)
         self.port = sock.getsockname()[1]
         self._server = server = uvicorn.Server(uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off",
+            HotReads(self.app, lambda _scope: self.app.state.health), log_level="warning",
+            access_log=False, lifespan="off",
             timeout_graceful_shutdown=2))
         self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                         name="llmhealth-api", daemon=True)
