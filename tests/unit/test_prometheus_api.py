@@ -75,7 +75,7 @@ def test_the_server_serves_refuses_a_taken_port_and_frees_its_own() -> None:
         response = httpx.get(f"{server.url}/metrics", timeout=5)
         assert response.status_code == 200
         assert "llmhealth_aggregator_interval_seconds 2.0" in response.text
-        assert httpx.get(f"{server.url}/", timeout=5).status_code == 404
+        assert httpx.get(f"{server.url}/nowhere", timeout=5).status_code == 404
         with pytest.raises(ApiUnavailable, match=(
                 rf"^port {port} on 127.0.0.1 \(aggregator HTTP API, GET /metrics\) is already in "
                 r"use: stop the process using it or choose another with "
