@@ -87,11 +87,14 @@ def test_half_failing_target_is_never_healthy_after_its_first_minute(pipeline: d
     history = """SELECT dateDiff('millisecond', min(evaluated_at) OVER (), evaluated_at) / 1000 AS s,
                         status, reason
                  FROM health_snapshots FINAL WHERE target = 'demo-coinflip' ORDER BY evaluated_at"""
+    # 90 s of snapshots, and on until it was unhealthy once: on a loaded machine (CI runs two
+    # end-to-end tests at once) probes come late and the evidence builds more slowly; how fast it
+    # settles is the settle benchmark's (BENCHMARKS.md), this test holds it to "never healthy"
     while True:
         rows = query(pipeline, history)
-        if rows and rows[-1]["s"] >= 90:
+        if rows and rows[-1]["s"] >= 90 and any(r["status"] == "unhealthy" for r in rows):
             break
-        assert time.monotonic() - pipeline["started"] < DEADLINE_S * 4, rows[-3:]
+        assert time.monotonic() - pipeline["started"] < DEADLINE_S * 6, rows[-3:]
         time.sleep(2)
     after = [r for r in rows if r["s"] >= 60]
     assert "healthy" not in {r["status"] for r in after}, [r for r in after if r["status"] == "healthy"][:3]
