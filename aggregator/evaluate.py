@@ -1,8 +1,8 @@
 """One evaluation: every target (and pool) at one aligned instant.
 
 Each step is an INSERT … SELECT in clickhouse/queries; Python only supplies parameters:
-windows → kinds (per probe kind: streaks, breaker, verdict) → snapshots (the target's status
-from its kinds) → pools → events. Windows longer than 15 min
+windows → rate-limit forecast → kinds (per probe kind: streaks, breaker, verdict) → snapshots
+(the target's status from its kinds and the forecast) → pools → events. Windows longer than 15 min
 (evaluate_long_windows.sql) read complete minutes, so they change once a minute: they are
 written at a minute's first instant only (with the SLO row), except the status window, which
 the snapshot reads at every instant. The instant is aligned to the evaluation interval and
@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from aggregator import sql
+from aggregator import passive, sql
 from aggregator.store.base import Store
 from llmhealth_config.model import Config
 from llmhealth_config.target import Target
@@ -28,6 +28,9 @@ from llmhealth_config.target import Target
 SHORT_WINDOW_MAX = 900
 # How far back the first point of a cumulative series may lie and still be its base.
 CUMULATIVE_LOOKBACK = 600
+# The exhaustion forecast reads the burn rate over at least this many seconds of reports
+# (evaluate_ratelimits.sql): the current rate, not that of a burst that stopped.
+FORECAST_HORIZON = 60
 # A kind's verdict holds while its error rate stays above this fraction of the threshold that
 # entered it (evaluate_kinds.sql): a model failing at a rate near a threshold does not flap.
 UNHEALTHY_HOLD = 0.7
@@ -79,11 +82,15 @@ def target_set(config: Config, targets: list[tuple[str, Target]]) -> dict:
         "models": [t.model or "" for _, t in targets],
         "probe_kinds": [probe_kinds(name, t) for name, t in targets],
         "probe_intervals": [config.interval_for(t) for _, t in targets],
+        # kinds probed on an interval of their own (`context`): their staleness rule uses it
+        "kind_intervals": [{kind: config.interval_for(t, kind) for kind in probe_kinds(name, t)
+                            if kind == "context"} for name, t in targets],
         "degraded_error_rate": [th.degraded_error_rate for th in thresholds],
         "unhealthy_error_rate": [th.unhealthy_error_rate for th in thresholds],
         "latency_p99": [th.latency_p99 for th in thresholds],
         "ttft_p99": [th.ttft_p99 for th in thresholds],
         "min_requests": [th.min_requests for th in thresholds],
+        "ratelimit_exhaustion": [th.ratelimit_exhaustion for th in thresholds],
         "pools": [t.pool or "" for _, t in targets],
     }
     digest = hashlib.blake2b(json.dumps(rows, sort_keys=True).encode(), digest_size=8).digest()
@@ -96,8 +103,11 @@ health_targets (retention.snapshots_days, at least a day); the copies are the sa
 (ReplacingMergeTree), and the queries read one row per target (LIMIT 1 BY)."""
 
 
-def window_params(config: Config, at: datetime, version: int) -> dict:
-    """Parameters of evaluate_windows.sql at `at`: the windows up to 15 min, from raw points."""
+def window_params(config: Config, at: datetime, version: int,
+                  passive_args: dict | None = None) -> dict:
+    """Parameters of evaluate_windows.sql at `at`: the windows up to 15 min, from raw points;
+    applications' requests counted as `passive_args` (`passive_read_from`, `passive.params`)
+    match them, none without."""
     short = sorted(int(w) for w in config.aggregator.windows if w <= SHORT_WINDOW_MAX)
     return {
         "at": at,
@@ -105,7 +115,14 @@ def window_params(config: Config, at: datetime, version: int) -> dict:
         "short_windows": short,
         "max_short": max(short, default=0),
         "lookback_s": CUMULATIVE_LOOKBACK,
+        **(passive_args or passive.no_params(passive_read_from(config, at))),
     }
+
+
+def passive_read_from(config: Config, at: datetime) -> datetime:
+    """Where the applications' points read at `at` start (aggregator/passive.py)."""
+    short = [int(w) for w in config.aggregator.windows if w <= SHORT_WINDOW_MAX]
+    return passive.read_from(at, max(short, default=0), CUMULATIVE_LOOKBACK)
 
 
 def long_window_params(config: Config, at: datetime, version: int) -> dict:
@@ -117,6 +134,20 @@ def long_window_params(config: Config, at: datetime, version: int) -> dict:
     long = sorted(int(w) for w in config.aggregator.windows
                   if w > SHORT_WINDOW_MAX and (minute or int(w) == status))
     return {"at": at, "version": version, "long_windows": long}
+
+
+def ratelimit_params(config: Config, at: datetime, version: int) -> dict:
+    """Parameters of evaluate_ratelimits.sql at `at`: the status window's reports, and the
+    applications' requests of the shortest window read from raw points (0: none)."""
+    agg = config.aggregator
+    short = [int(w) for w in agg.windows if w <= SHORT_WINDOW_MAX]
+    return {
+        "at": at,
+        "version": version,
+        "window_from": at - timedelta(seconds=int(agg.window)),
+        "horizon_s": FORECAST_HORIZON,
+        "passive_window_s": min(short, default=0),
+    }
 
 
 def kind_params(config: Config, at: datetime, version: int,
@@ -231,12 +262,16 @@ class Evaluator:
         if not targets:
             return 0
         version = self.register(self.target_set(targets))
-        short = window_params(config, at, version)
+        passive_args = passive.params(store.rows, at, passive_read_from(config, at), targets)
+        short = window_params(config, at, version, passive_args)
         if short["short_windows"]:
             store.execute(sql.query("evaluate_windows"), short)
+        if first_of_minute(at, config.aggregator.interval):
+            passive.roll_up(store, at, passive_args)
         long = long_window_params(config, at, version)
         if long["long_windows"]:
             store.execute(sql.query("evaluate_long_windows"), long)
+        store.execute(sql.query("evaluate_ratelimits"), ratelimit_params(config, at, version))
         previous_at = self.previous_instant(at, version)
         store.execute(sql.query("evaluate_kinds"), kind_params(config, at, version, previous_at))
         store.execute(sql.query("evaluate_snapshots"),

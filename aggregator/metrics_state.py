@@ -66,6 +66,9 @@ class TargetHealth:
     burn_rates: Mapping[str, float | None] = field(default_factory=dict)
     # (resource, remaining, limit)
     ratelimits: tuple[tuple[str, float | None, float | None], ...] = ()
+    # (resource, seconds) of the soonest forecast run-out before a reset, if any
+    exhaustion: tuple[str, float] | None = None
+    context_preservation: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,14 @@ def _target(row: Mapping[str, Any]) -> TargetHealth:
         burn_rates=pick("burn_rate_", BURN_WINDOWS),
         ratelimits=tuple((str(res), _number(rem), _number(lim)) for res, rem, lim in zip(
             row.get("ratelimit_resources") or (), row.get("ratelimit_remaining") or (),
-            row.get("ratelimit_limit") or (), strict=True)))
+            row.get("ratelimit_limit") or (), strict=True)),
+        exhaustion=_exhaustion(row),
+        context_preservation=_number(row.get("context_preservation_rate")))
+
+
+def _exhaustion(row: Mapping[str, Any]) -> tuple[str, float] | None:
+    seconds = _number(row.get("ratelimit_exhausted_in_s"))
+    return None if seconds is None else (str(row.get("ratelimit_exhausted_resource") or ""), seconds)
 
 
 class MetricsState:

@@ -36,11 +36,16 @@ RETENTION = {
     "health_slo": ("evaluated_at", "rollups_days"),
     "health_events": ("at", "events_days"),
     "health_cycles": ("evaluated_at", "snapshots_days"),
+    "health_ratelimits": ("evaluated_at", "snapshots_days"),
     # The notifier's claims and delivery attempts, kept as long as the events they report.
     "health_notifications": ("at", "events_days"),
     # Target sets, as long as the snapshots judged with them; a set in use is rewritten every
     # hour (aggregator.evaluate.register), so it never expires while it is evaluated.
     "health_targets": ("written_at", "snapshots_days"),
+    # Applications' requests: raw points as long as the probes' points, their minute, hour
+    # and day counts as long as the rollups (availability and burn rates read 30 days).
+    "health_passive_points": ("inserted_at", "metrics_days"),
+    "health_passive": ("bucket", "rollups_days"),
 }
 
 

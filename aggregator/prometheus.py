@@ -45,7 +45,7 @@ def target_families(targets: Iterable[TargetHealth]) -> list[Metric]:
     """Every per-target family, with a series for each value the state has."""
     targets = tuple(targets)
     return [*_status_families(targets), *_kind_families(targets), *_slo_families(targets),
-            *_ratelimit_families(targets)]
+            *_ratelimit_families(targets), *_issue19_families(targets)]
 
 
 def _status_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
@@ -126,6 +126,21 @@ def _ratelimit_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
             if most is not None:
                 limit.add_metric([t.target, resource], most)
     return [remaining, limit]
+
+
+def _issue19_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
+    exhaustion = _gauge("llmhealth_ratelimit_exhaustion_seconds", "Seconds until the resource runs "
+                        "out at the current rate, before its limit resets (the aggregator's "
+                        "forecast; no series when none runs out)", ["target", "resource"])
+    context = _gauge("llmhealth_target_context_preservation_ratio", "Context probes whose second "
+                     "turn kept the first / context probes answered, over the status window",
+                     ["target"])
+    for t in targets:
+        if t.exhaustion is not None:
+            exhaustion.add_metric([t.target, t.exhaustion[0]], t.exhaustion[1])
+        if t.context_preservation is not None:
+            context.add_metric([t.target], t.context_preservation)
+    return [exhaustion, context]
 
 
 def state_families(state: HealthState | None, refresh_failures: int) -> list[Metric]:

@@ -22,7 +22,9 @@ STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "unhealthy": "bold red
 FIELDS = ("target", "kind", "status", "reason", "breaker", "consecutive_failures", "requests",
           "errors", "error_rate",
           "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
-          "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "evaluated_at")
+          "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms",
+          "ratelimit_exhausted_resource", "ratelimit_exhausted_in_s", "context_preservation_rate",
+          "evaluated_at")
 
 
 class StatusUnavailable(Exception):
@@ -50,10 +52,20 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _runs_out(row: dict[str, Any]) -> str:
+    """`tokens 40 s`: the resource the rate-limit forecast has run out soonest, and when."""
+    seconds = row.get("ratelimit_exhausted_in_s")
+    return "-" if seconds is None else f"{row.get('ratelimit_exhausted_resource')} {seconds:,.0f} s"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}"
+
+
 def render(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="llmhealth: latest status per target", expand=False)
     for header in ("target", "status", "reason", "breaker", "err %", "lat p50", "p90", "p99 ms",
-                   "ttft p50", "p90", "p99 ms", "evaluated"):
+                   "ttft p50", "p90", "p99 ms", "runs out", "ctx %", "evaluated"):
         table.add_column(header, overflow="fold",
                          justify="right" if header not in ("target", "status", "reason", "breaker") else "left")
     for row in rows:
@@ -64,6 +76,7 @@ def render(rows: Sequence[dict[str, Any]]) -> Table:
             f"{100 * float(row['error_rate']):.1f}",
             _ms(row["latency_p50_ms"]), _ms(row["latency_p90_ms"]), _ms(row["latency_p99_ms"]),
             _ms(row["ttft_p50_ms"]), _ms(row["ttft_p90_ms"]), _ms(row["ttft_p99_ms"]),
+            _runs_out(row), _percent(row.get("context_preservation_rate")),
             str(row["evaluated_at"])[11:19],
         )
     if not rows:

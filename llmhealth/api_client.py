@@ -143,6 +143,9 @@ def status_rows(detailed: Mapping[str, Any]) -> list[dict[str, Any]]:
             "requests": t["requests"], "errors": t["errors"], "error_rate": t["error_rate"],
             **{f"latency_{p}_ms": _ms(t.get("latency_s"), p) for p in ("p50", "p90", "p99")},
             **{f"ttft_{p}_ms": _ms(t.get("ttft_s"), p) for p in ("p50", "p90", "p99")},
+            "ratelimit_exhausted_resource": (t.get("ratelimit_exhaustion") or {}).get("resource", ""),
+            "ratelimit_exhausted_in_s": (t.get("ratelimit_exhaustion") or {}).get("in_s"),
+            "context_preservation_rate": t.get("context_preservation_rate"),
             "evaluated_at": at})
     for p in sorted(detailed.get("pools") or [], key=lambda p: p["pool"]):
         rows.append({
@@ -150,5 +153,6 @@ def status_rows(detailed: Mapping[str, Any]) -> list[dict[str, Any]]:
             "breaker": "", "consecutive_failures": 0, "requests": p["requests"],
             "errors": p["errors"], "error_rate": p["error_rate"],
             **{f"{signal}_{q}_ms": None for signal in ("latency", "ttft") for q in ("p50", "p90", "p99")},
-            "evaluated_at": at})
+            "ratelimit_exhausted_resource": "", "ratelimit_exhausted_in_s": None,
+            "context_preservation_rate": None, "evaluated_at": at})
     return rows

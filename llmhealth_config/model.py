@@ -47,6 +47,7 @@ class ProberSettings(Strict):
     endpoint_concurrency: Annotated[int, Field(ge=1)] = 8
     local_concurrency: Annotated[int, Field(ge=1)] = 1
     confirm_delay: Seconds = 1.0
+    context_interval: Annotated[Seconds, AfterValidator(_probe_interval_floor)] = 300.0
     backoff_after: Annotated[int, Field(ge=1)] = 6
     backoff_max: Seconds = 60.0
     retry_after_max: Seconds = 300.0
@@ -190,7 +191,10 @@ class Config(Strict):
         overrides = target.thresholds.model_dump(exclude_none=True)
         return Thresholds(**{**self.thresholds.model_dump(), **overrides})
 
-    def interval_for(self, target: Target) -> float:
+    def interval_for(self, target: Target, kind: str | None = None) -> float:
+        """The target's probe interval; of its `context` kind when `kind` is that one."""
+        if kind == "context":
+            return target.context_interval or self.prober.context_interval
         return target.interval or self.prober.interval
 
     def timeout_for(self, target: Target) -> float:

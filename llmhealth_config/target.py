@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from llmhealth_config.errors import rule_error
 from llmhealth_config.intervals import FAST_MIN_INTERVAL_S, interval_problem
+from llmhealth_config.passive import PassiveSelector
 from llmhealth_config.types import (
     NAME_PATTERN,
     AutoSeconds,
@@ -25,17 +26,17 @@ from llmhealth_config.types import (
 )
 
 Protocol = Literal["openai", "azure", "anthropic", "ollama", "lmstudio", "http"]
-ProbeKind = Literal["models", "completion", "stream", "http"]
+ProbeKind = Literal["models", "completion", "stream", "http", "context"]
 
 KINDS: dict[str, tuple[str, ...]] = {
-    "openai": ("models", "completion", "stream"),
-    "azure": ("completion", "stream"),
-    "anthropic": ("models", "completion", "stream"),
-    "ollama": ("models", "completion", "stream"),
-    "lmstudio": ("models", "completion", "stream"),
+    "openai": ("models", "completion", "stream", "context"),
+    "azure": ("completion", "stream", "context"),
+    "anthropic": ("models", "completion", "stream", "context"),
+    "ollama": ("models", "completion", "stream", "context"),
+    "lmstudio": ("models", "completion", "stream", "context"),
     "http": ("http",),
 }
-"""The probe kinds each protocol supports."""
+"""The probe kinds each protocol supports. `context` (a two-turn conversation) is opt-in."""
 
 DEFAULT_PROVIDER = {
     "openai": "openai",
@@ -61,14 +62,16 @@ larger limit is a typo, and a model that really answers at length would bill eve
 
 class Thresholds(Strict):
     """Status rules. A target is unhealthy at or above `unhealthy_error_rate`, degraded at or
-    above `degraded_error_rate` (error-rate rules from `min_requests` requests on) or when a
-    latency p99 is above its limit, otherwise healthy."""
+    above `degraded_error_rate` (error-rate rules from `min_requests` requests on), when a
+    latency p99 is above its limit or when a rate limit is forecast to run out within
+    `ratelimit_exhaustion` seconds (before it resets), otherwise healthy."""
 
     degraded_error_rate: Ratio = 0.05
     unhealthy_error_rate: Ratio = 0.5
     latency_p99: Seconds = 5.0
     ttft_p99: Seconds = 2.0
     min_requests: Annotated[int, Field(ge=1)] = 30
+    ratelimit_exhaustion: Seconds = 60.0
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -88,6 +91,7 @@ class ThresholdOverrides(Strict):
     latency_p99: Seconds | None = None
     ttft_p99: Seconds | None = None
     min_requests: Annotated[int, Field(ge=1)] | None = None
+    ratelimit_exhaustion: Seconds | None = None
 
 
 class HttpCheck(Strict):
@@ -129,12 +133,13 @@ class Target(Strict):
     api_version: Annotated[str, Field(min_length=1)] | None = None
     provider: str = ""
     pool: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
-    probes: Annotated[list[ProbeKind], Field(min_length=1)] | None = None
+    probes: list[ProbeKind] | None = None
     reasoning: bool | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
     max_output_tokens: Annotated[int, Field(ge=1, le=MAX_OUTPUT_TOKENS)] | None = None
     check: HttpCheck | None = None
     interval: Seconds | None = None
+    context_interval: Seconds | None = None
     allow_fast_interval: bool = False
     timeout: Seconds | None = None
     first_byte_timeout: AutoSeconds | None = None
@@ -143,6 +148,7 @@ class Target(Strict):
     daily_token_budget: Annotated[int, Field(ge=0)] | None = None
     price: Price | None = None
     thresholds: ThresholdOverrides = ThresholdOverrides()
+    passive: PassiveSelector = PassiveSelector()
 
     @model_validator(mode="before")
     @classmethod
@@ -158,11 +164,17 @@ class Target(Strict):
         }
         if data.get("discover"):
             defaults["probes"] = ["models", "completion", "stream"]
-        return {**data, **{k: v for k, v in defaults.items() if not data.get(k)}}
+        # `probes: []` is a passive-only target (judged on applications' requests alone)
+        return {**data, **{k: v for k, v in defaults.items()
+                           if (data.get(k) is None if k == "probes" else not data.get(k))}}
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
         kinds = self.probes or []
+        if not kinds and (self.discover or self.protocol == "http" or not self.passive.enabled):
+            raise ValueError("probes: [] makes a passive-only target, judged on applications' "
+                             "requests alone: it needs a model (not discover or protocol http) "
+                             "and passive.enabled")
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"probes lists a kind twice: {kinds}")
         allowed = KINDS[self.protocol]
@@ -186,6 +198,8 @@ class Target(Strict):
             raise ValueError("check is only available for protocol 'http'")
         if (self.reasoning or self.reasoning_effort) and self.protocol not in ("openai", "azure"):
             raise ValueError("reasoning and reasoning_effort apply to protocols openai and azure only")
+        if self.context_interval is not None and "context" not in kinds:
+            raise ValueError("context_interval applies to the context probe: add context to probes")
         if self.max_output_tokens is not None and self.protocol == "http":
             raise ValueError("max_output_tokens applies to the chat probes (completion, stream), "
                              "not to protocol 'http'")
@@ -193,18 +207,22 @@ class Target(Strict):
 
     @model_validator(mode="after")
     def _interval_floor(self) -> Target:
-        """`interval` respects the floor (llmhealth_config.intervals) unless opted out of."""
-        if self.interval is not None:
-            problem = interval_problem(self.interval, self.allow_fast_interval, opt_in=(
+        """`interval` and `context_interval` respect the floor (llmhealth_config.intervals)
+        unless opted out of."""
+        for key in ("interval", "context_interval"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            problem = interval_problem(value, self.allow_fast_interval, opt_in=(
                 f", or at least {FAST_MIN_INTERVAL_S:g} s with allow_fast_interval: true on this "
                 "target"))
             if problem:
-                raise rule_error(problem, at=("interval",))
+                raise rule_error(problem, at=(key,))
         return self
 
     @property
     def kinds(self) -> list[str]:
-        """The probe kinds to run (never empty after validation)."""
+        """The probe kinds to run (empty for a passive-only target: `probes: []`)."""
         return list(self.probes or [])
 
     @property

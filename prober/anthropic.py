@@ -6,9 +6,10 @@ https://docs.anthropic.com/en/api/models-list (model list),
 https://docs.anthropic.com/en/api/errors (error body and error types),
 https://docs.anthropic.com/en/api/versioning (`anthropic-version` header).
 
-Three probes with the shared call shape (`prober.context`): `models` lists models and checks
+Four probes with the shared call shape (`prober.context`): `models` lists models and checks
 the target's model is among them (no tokens spent; an alias such as `…-latest` is not listed,
-only full model ids are), `completion` asks for one token, `stream` for a few streamed tokens.
+only full model ids are), `completion` asks for one token, `stream` for a few streamed tokens,
+`context` holds a two-turn conversation (`prober.multiturn`).
 The target's `base_url` is the API root without `/v1` (https://api.anthropic.com). A request
 refused with a 400 that says how to fix it (a gateway that turns on extended thinking:
 `temperature` only 1, `max_tokens` above the thinking budget) is sent again corrected, and
@@ -22,6 +23,7 @@ import contextlib
 
 import httpx
 
+from prober import multiturn
 from prober.attempt import Attempt, run_attempt
 from prober.chat_shape import ChatShape
 from prober.context import ProbeContext, ProbeFn
@@ -117,10 +119,35 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
     return await probe_with_corrections(ctx, "stream", attempt_with)
 
 
+async def probe_context(ctx: ProbeContext) -> ProbeResult:
+    """The two-turn `context` probe (`prober.multiturn`): each turn a message of at most
+    `multiturn.TURN_TOKENS` tokens (or the least the model takes), refusals corrected as for
+    `completion`."""
+    number = multiturn.new_number()
+
+    async def attempt_with(shape: ChatShape, found: list[Rejection], timeout: float) -> ProbeResult:
+        async def turn(attempt: Attempt, messages: multiturn.Messages) -> str | tuple[str, str]:
+            payload = {**_payload(ctx, shape, own_tokens=multiturn.TURN_TOKENS), "messages": messages}
+            sent = Sent(payload, shape, ctx.target)
+            document = await fetch_json(ctx, attempt, _post_messages(ctx, attempt, payload))
+            if isinstance(document, tuple):
+                return judge_refusal(document, attempt, sent, found)
+            return _message_text(document, attempt)
+
+        async def work(attempt: Attempt) -> tuple[str, str]:
+            return await multiturn.converse(attempt, number, lambda messages: turn(attempt, messages))
+
+        return await run_attempt(ctx.target.name, "context", work, timeout=timeout,
+                                 secret=ctx.api_key, bounds=ctx.bounds)
+
+    return await probe_with_corrections(ctx, "context", attempt_with)
+
+
 PROBES: dict[str, ProbeFn] = {
     "models": probe_models,
     "completion": probe_completion,
     "stream": probe_stream,
+    "context": probe_context,
 }
 
 
@@ -158,6 +185,16 @@ def _judge_message(document: dict[str, object], attempt: Attempt) -> tuple[str, 
     if content or document.get("stop_reason"):
         return OK, ""
     return "empty_response", "the message has no content blocks and no stop_reason"
+
+
+def _message_text(document: dict[str, object], attempt: Attempt) -> str | tuple[str, str]:
+    """The text blocks of a message joined ("" when it has none), or the failure
+    `_judge_message` finds in it."""
+    outcome, detail = _judge_message(document, attempt)
+    if outcome != OK:
+        return outcome, detail
+    blocks = document.get("content") or []
+    return "".join(str(block.get("text", "")) for block in blocks if block.get("type") == "text")
 
 
 class _StreamState:

@@ -23,7 +23,7 @@ first probe on and is never lifted. A bound at or above `timeout` is no bound.
 
 Local servers (`ollama`, `lmstudio`) load a model into memory on the first request after it
 was unloaded (another model needed the memory, or it sat idle), which takes seconds to
-minutes before the first byte: their `completion` and `stream` probes get no `auto`
+minutes before the first byte: their chat probes (`completion`, `stream`, `context`) get no `auto`
 first-byte bound (the gap bound still applies once the model answers).
 
 Pure arithmetic on recorded durations, so every rule is unit-testable without a server.
@@ -42,7 +42,7 @@ from prober.outcome import OK, ProbeResult
 HISTORY = 50
 """Successful probes per (target, kind) whose first byte and longest silence are kept."""
 
-CHAT_KINDS = frozenset({"completion", "stream"})
+CHAT_KINDS = frozenset({"completion", "stream", "context"})
 """The kinds that make a local server load its model."""
 
 Setting = float | Literal["auto"]

@@ -65,6 +65,7 @@ PROBES: dict[str, ProbeFn] = {
     "models": probe_models,
     "completion": openai.probe_completion,
     "stream": openai.probe_stream,
+    "context": openai.probe_context,
 }
 
 

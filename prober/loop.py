@@ -60,7 +60,7 @@ async def run_targets(
         for target in config.targets:
             if target.discover:
                 prober.start_discovery(target, api_keys.get(target.name))
-            else:
+            elif target.kinds:  # `probes: []`: judged on applications' requests, never probed
                 prober.start_target(target, api_keys.get(target.name))
         await prober.run_until(stop)
     finally:
@@ -140,9 +140,9 @@ class Prober:
         if not task.cancelled() and task.exception() is not None and not self._crashed.done():
             self._crashed.set_result(task.exception())
 
-    def _cadence_rules(self, target: Target, *, backoff: bool) -> CadenceRules:
+    def _cadence_rules(self, target: Target, *, backoff: bool, kind: str | None = None) -> CadenceRules:
         prober = self.config.prober
-        return CadenceRules(self.config.interval_for(target), prober.confirm_delay,
+        return CadenceRules(self.config.interval_for(target, kind), prober.confirm_delay,
                             confirm_failures=self.config.aggregator.breaker.failures,
                             backoff_after=prober.backoff_after, backoff_max=prober.backoff_max,
                             retry_after_max=prober.retry_after_max, backoff=backoff)
@@ -154,7 +154,7 @@ class Prober:
         target = ctx.target
         free = kind in budget.TOKENLESS_KINDS
         clock = asyncio.get_running_loop()
-        rules = self._cadence_rules(target, backoff=not free)
+        rules = self._cadence_rules(target, backoff=not free, kind=kind)
         cadence = Cadence(rules, start=clock.time() + random.uniform(0, rules.interval))
         history = BoundHistory(BoundRules.of(self.config, target, kind))
         paused = False

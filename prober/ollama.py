@@ -4,9 +4,9 @@ API reference: https://github.com/ollama/ollama/blob/main/docs/api.md (`/api/tag
 `/api/ps`, `/api/chat`, `/api/version`). The target's base URL is the server root, e.g.
 `http://127.0.0.1:11434`.
 
-Three probes with the shared call shape (`prober.context`): `models` checks the target's model
+Four probes with the shared call shape (`prober.context`): `models` checks the target's model
 is installed (no tokens spent), `completion` asks `/api/chat` for one token, `stream` for a
-few tokens as NDJSON. A model named without a tag is the same model as its `:latest` tag.
+few tokens as NDJSON, `context` holds a two-turn conversation (`prober.multiturn`). A model named without a tag is the same model as its `:latest` tag.
 Errors are `{"error": "..."}`: with an error status before an answer, or as a line of a
 stream that broke down after it started (`stream_interrupted`). The stream's final line
 reports `eval_count` tokens generated in `eval_duration` nanoseconds, the server's own
@@ -19,6 +19,7 @@ import contextlib
 
 import httpx
 
+from prober import multiturn
 from prober.attempt import Attempt, run_attempt
 from prober.context import ProbeContext, ProbeFn
 from prober.exchange import PROVIDER_MESSAGE_LIMIT, fetch_json, is_count, read_stream, send
@@ -83,10 +84,35 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
                              secret=ctx.api_key, bounds=ctx.bounds)
 
 
+async def probe_context(ctx: ProbeContext) -> ProbeResult:
+    """The two-turn `context` probe (`prober.multiturn`): each turn a non-streamed `/api/chat`
+    of at most `multiturn.TURN_TOKENS` tokens."""
+    number = multiturn.new_number()
+
+    async def turn(attempt: Attempt, messages: multiturn.Messages) -> str | tuple[str, str]:
+        payload = {**_payload(ctx, num_predict=multiturn.TURN_TOKENS, stream=False),
+                   "messages": messages}
+        document = await fetch_json(ctx, attempt, _post_chat(ctx, attempt, payload))
+        if isinstance(document, tuple):
+            return document
+        outcome, detail = _judge_completion(document, attempt)
+        if outcome != OK:
+            return outcome, detail
+        content = document["message"].get("content")  # a dict: _judge_completion checked
+        return content if isinstance(content, str) else ""
+
+    async def work(attempt: Attempt) -> tuple[str, str]:
+        return await multiturn.converse(attempt, number, lambda messages: turn(attempt, messages))
+
+    return await run_attempt(ctx.target.name, "context", work, timeout=ctx.timeout,
+                             secret=ctx.api_key, bounds=ctx.bounds)
+
+
 PROBES: dict[str, ProbeFn] = {
     "models": probe_models,
     "completion": probe_completion,
     "stream": probe_stream,
+    "context": probe_context,
 }
 
 

@@ -6,9 +6,9 @@ https://platform.openai.com/docs/api-reference/models/list; Azure OpenAI:
 https://learn.microsoft.com/azure/ai-foundry/openai/reference (deployment path,
 `api-version` query parameter, `api-key` header).
 
-Three probes with the shared call shape (`prober.context`): `models` lists models and checks
+Four probes with the shared call shape (`prober.context`): `models` lists models and checks
 the target's model is among them (no tokens spent), `completion` asks for one token, `stream`
-for a few streamed tokens. Reasoning models (o-series, gpt-5, or `reasoning: true`) get
+for a few streamed tokens, `context` holds a two-turn conversation (`prober.multiturn`). Reasoning models (o-series, gpt-5, or `reasoning: true`) get
 `max_completion_tokens`, the least token limit and the smallest reasoning effort of their
 family instead of `max_tokens` and `temperature` (`prober.chat_shape`), and a clean end with
 `finish_reason: length` and no visible content counts as ok: the budget went to reasoning,
@@ -23,7 +23,7 @@ import contextlib
 
 import httpx
 
-from prober import chat_shape
+from prober import chat_shape, multiturn
 from prober.attempt import Attempt, run_attempt
 from prober.chat_shape import ChatShape
 from prober.context import ProbeContext, ProbeFn
@@ -99,10 +99,35 @@ async def probe_stream(ctx: ProbeContext) -> ProbeResult:
     return await probe_with_corrections(ctx, "stream", attempt_with)
 
 
+async def probe_context(ctx: ProbeContext) -> ProbeResult:
+    """The two-turn `context` probe (`prober.multiturn`): each turn a non-streamed completion
+    of at most `multiturn.TURN_TOKENS` tokens (or the least the model takes), refusals
+    corrected as for `completion`."""
+    number = multiturn.new_number()
+
+    async def attempt_with(shape: ChatShape, found: list[Rejection], timeout: float) -> ProbeResult:
+        async def turn(attempt: Attempt, messages: multiturn.Messages) -> str | tuple[str, str]:
+            payload = {**_payload(ctx, shape, own_tokens=multiturn.TURN_TOKENS), "messages": messages}
+            sent = Sent(payload, shape, ctx.target)
+            document = await fetch_json(ctx, attempt, _post_chat(ctx, attempt, payload))
+            if isinstance(document, tuple):
+                return judge_refusal(document, attempt, sent, found)
+            return _answer_text(document, attempt)
+
+        async def work(attempt: Attempt) -> tuple[str, str]:
+            return await multiturn.converse(attempt, number, lambda messages: turn(attempt, messages))
+
+        return await run_attempt(ctx.target.name, "context", work, timeout=timeout,
+                                 secret=ctx.api_key, bounds=ctx.bounds)
+
+    return await probe_with_corrections(ctx, "context", attempt_with)
+
+
 PROBES: dict[str, ProbeFn] = {
     "models": probe_models,
     "completion": probe_completion,
     "stream": probe_stream,
+    "context": probe_context,
 }
 
 
@@ -170,6 +195,22 @@ def _judge_completion(document: dict[str, object], attempt: Attempt) -> tuple[st
     if any(isinstance(c.get("message"), dict) or c.get("finish_reason") for c in choices):
         return OK, ""
     return "empty_response", "no choice has a message or a finish_reason"
+
+
+def _answer_text(document: dict[str, object], attempt: Attempt) -> str | tuple[str, str]:
+    """The first choice's message text ("" when it has none, e.g. a reasoning model that spent
+    its limit), or the failure of an answer without choices."""
+    _record_usage(document, attempt)
+    choices = _choices(document)
+    if not choices:
+        return "empty_response", "no choices in the response"
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if message is None and not choices[0].get("finish_reason"):
+        return "empty_response", "the choice has no message or finish_reason"
+    return ""
 
 
 class _StreamState:

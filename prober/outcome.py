@@ -30,6 +30,7 @@ ERROR_TYPES = (
     "stream_interrupted",
     "invalid_response",
     "empty_response",
+    "context_lost",
 )
 
 

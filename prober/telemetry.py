@@ -273,7 +273,8 @@ class Telemetry:
         self._provider.shutdown(timeout_millis=SHUTDOWN_TIMEOUT_MS)
 
 
-OPERATION = {"completion": "chat", "stream": "chat", "models": "list_models", "http": "http_check"}
+OPERATION = {"completion": "chat", "stream": "chat", "context": "chat", "models": "list_models",
+             "http": "http_check"}
 
 
 def target_attributes(target: Target) -> dict[str, str | int]:

@@ -8,7 +8,9 @@ here in Anthropic's shapes (`simulator.anthropic_shapes`): `http_500` is a 500 `
 event, `empty` a message without content blocks. Like the real API, every request needs an
 `anthropic-version` header (400 `invalid_request_error` without a valid one) and an unknown
 model is a 404 `not_found_error`. A request that breaks the model's request rules (extended
-thinking turned on by a gateway: `simulator.refusals`) is refused with Anthropic's 400.
+thinking turned on by a gateway: `simulator.refusals`) is refused with Anthropic's 400. A model
+with a `rate_limit` reports it in `anthropic-ratelimit-*` headers and refuses a request over it
+with a 429 `rate_limit_error` (`simulator.quota`); the others report a fixed headroom.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from simulator.chat_request import ChatRequest
 from simulator.errors import ApiError
 from simulator.faults import HTTP_FAULTS, INVALID_JSON, TruncatedResponse, invalid_json
 from simulator.openai_shapes import Reply
+from simulator.quota import anthropic_exceeded
 from simulator.refusals import anthropic_refusal
 from simulator.replies import build_reply
 from simulator.stall import StalledResponse, stalled
@@ -97,8 +100,14 @@ def anthropic_router(sim: SimState) -> APIRouter:
         if refusal is not None:
             sim.count_refused(chat.model)
             return refusal
+        admission = sim.admit(chat.model, behavior, chat)
+        if admission is not None and not admission.admitted:
+            return anthropic_exceeded(admission)
         fault = sim.draw_fault(chat.model, behavior)
-        return await _answer(request, sim, chat, behavior, fault)
+        response = await _answer(request, sim, chat, behavior, fault)
+        if admission is not None:  # the model's own limit instead of the fixed headroom
+            response.headers.update(admission.anthropic_headers())
+        return response
 
     return router
 
@@ -136,7 +145,7 @@ async def _answer(
         if not await sim.waiter.sleep(behavior.hang_seconds, request):
             return _overloaded()
         fault = None
-    reply = build_reply(sim, chat)
+    reply = build_reply(sim, chat, behavior)
     if chat.stream and fault not in HTTP_FAULTS:
         stream = _Stream(reply, sim.ttft(behavior), 1.0 / behavior.tokens_per_second, sim.waiter)
         headers = {"cache-control": "no-cache", **_headroom()}

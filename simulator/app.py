@@ -9,14 +9,14 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from simulator.anthropic_api import anthropic_router
+from simulator.azure_api import azure_router
 from simulator.behavior import ModelBehavior
 from simulator.chat_request import parse_chat_request
 from simulator.errors import ApiError, render_api_error
 from simulator.lmstudio_api import lmstudio_router
 from simulator.ollama_api import ollama_router
+from simulator.openai_chat import chat_response
 from simulator.openai_shapes import model_list
-from simulator.refusals import openai_refusal
-from simulator.replies import answer
 from simulator.state import SimState
 
 
@@ -33,6 +33,7 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
     POST /ollama/api/chat, POST /ollama/api/generate (unload only).
     LM Studio (`simulator.lmstudio_api`): GET /lmstudio/api/v0/models, /lmstudio/v1/models,
     POST /lmstudio/v1/chat/completions.
+    Azure OpenAI (`simulator.azure_api`): POST /openai/deployments/{name}/chat/completions.
     """
     sim = SimState(models, seed)
 
@@ -45,6 +46,7 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
     app.include_router(anthropic_router(sim))
     app.include_router(ollama_router(sim))
     app.include_router(lmstudio_router(sim))
+    app.include_router(azure_router(sim))
     app.state.sim = sim
     app.add_exception_handler(ApiError, render_api_error)
 
@@ -57,15 +59,7 @@ def create_app(models: dict[str, ModelBehavior], *, seed: int | None = None) -> 
     async def chat_completions(request: Request) -> Response:
         """OpenAI Chat Completions, stream or not, with the model's faults injected."""
         body = await request.body()
-        chat = parse_chat_request(body)
-        behavior = sim.effective(chat.model)
-        sim.record_request(chat.model, body)
-        refusal = openai_refusal(behavior.rules, chat)
-        if refusal is not None:
-            sim.count_refused(chat.model)
-            return refusal
-        fault = sim.draw_fault(chat.model, behavior)
-        return await answer(request, sim, chat, behavior, fault)
+        return await chat_response(request, sim, parse_chat_request(body), body)
 
     @app.get("/_sim/models")
     async def get_behaviors() -> dict[str, ModelBehavior]:

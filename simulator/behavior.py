@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from simulator.quota import RateLimit
 from simulator.refusals import PRESETS, RequestRules
 
 ErrorKind = Literal[
@@ -32,6 +33,7 @@ class Phase(BaseModel):
     error_rate: Rate | None = None
     error_kind: ErrorKind | None = None
     hang_seconds: Seconds | None = None
+    context_loss_rate: Rate | None = None
 
     def overrides(self) -> dict[str, object]:
         """The behaviour fields this phase sets explicitly."""
@@ -46,11 +48,17 @@ class ModelBehavior(BaseModel):
     TTFT drawn the same way from `ttft_p50`/`ttft_p99`, then one chunk every
     1/`tokens_per_second`. Each request fails with `error_kind` with probability
     `error_rate`; a `timeout` fault hangs for `hang_seconds` before answering, a
-    `stream_stall` goes silent for `hang_seconds` mid-answer (`simulator.stall`). `schedule`
+    `stream_stall` goes silent for `hang_seconds` mid-answer (`simulator.stall`). A
+    conversation (a request with earlier turns) is answered with what an earlier turn stated,
+    except that with probability `context_loss_rate` the model loses the earlier turns and
+    answers as if only the last message had arrived (`simulator.recall`). `schedule`
     phases cycle forever from the model's start time; an empty schedule means the base
     behaviour always. `rules` are what the model demands of a request
     (`simulator.refusals.RequestRules`, or the name of one of its `PRESETS`, e.g. `o3-mini`);
-    a request that breaks one is refused with a 400 before any fault is drawn.
+    a request that breaks one is refused with a 400 before any fault is drawn. `rate_limit`
+    counts requests and tokens down in the OpenAI and Anthropic APIs' rate-limit headers and
+    refuses a request that does not fit with a 429 (`simulator.quota`), before any fault is
+    drawn too.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -63,8 +71,10 @@ class ModelBehavior(BaseModel):
     error_rate: Rate = 0.0
     error_kind: ErrorKind = "http_500"
     hang_seconds: Seconds = 3600.0
+    context_loss_rate: Rate = 0.0
     schedule: list[Phase] = []
     rules: RequestRules = RequestRules()
+    rate_limit: RateLimit | None = None
 
     @field_validator("rules", mode="before")
     @classmethod

@@ -12,19 +12,23 @@ DEFAULT_MAX_TOKENS = 16
 
 
 class ChatMessage(BaseModel):
-    """One input message; only `content` is read (to count prompt tokens)."""
+    """One input message; `role` and `content` are read (prompt tokens, a conversation's
+    earlier turns)."""
 
     model_config = ConfigDict(extra="allow")
 
     role: str
     content: str | list[dict[str, Any]] | None = None
 
+    def text(self) -> str:
+        """The text content: the string, or the text parts of a list joined by spaces."""
+        if isinstance(self.content, str):
+            return self.content
+        return " ".join(str(part.get("text", "")) for part in self.content or [])
+
     def word_count(self) -> int:
         """Whitespace-separated words in the text content (text parts of a list count too)."""
-        if isinstance(self.content, str):
-            return len(self.content.split())
-        parts = self.content or []
-        return sum(len(str(part.get("text", "")).split()) for part in parts)
+        return len(self.text().split())
 
 
 class StreamOptions(BaseModel):

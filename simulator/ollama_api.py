@@ -124,11 +124,11 @@ class _Chat:
     name: str
     cold: bool
 
-    def reply(self, sim: SimState) -> Reply:
+    def reply(self, sim: SimState, behavior: ModelBehavior) -> Reply:
         limit = self.body.options.num_predict
         request = ChatRequest(model=self.body.model, messages=self.body.messages,
                               max_tokens=limit if limit is not None and limit > 0 else None)
-        return build_reply(sim, request)
+        return build_reply(sim, request, behavior)
 
     def timings(self, before_first_token: float, generating: float) -> shapes.Timings:
         """Prompt evaluation takes the time before the first token; for a model that had to
@@ -144,7 +144,7 @@ async def _answer(
         if not await sim.waiter.sleep(behavior.hang_seconds, request):
             return _error(503, "the simulator is shutting down")
         fault = None
-    reply = chat.reply(sim)
+    reply = chat.reply(sim, behavior)
     delay = sim.ttft(behavior) if chat.body.stream else sim.latency(behavior)
     per_token = 1.0 / behavior.tokens_per_second
     waits_here = fault in HTTP_FAULTS or not chat.body.stream  # a stream waits in its body

@@ -13,6 +13,7 @@ from simulator.behavior import ErrorKind, ModelBehavior
 from simulator.chat_request import DEFAULT_MAX_TOKENS, ChatRequest
 from simulator.faults import HTTP_FAULTS, TruncatedResponse, http_error, invalid_json, unavailable
 from simulator.openai_shapes import Reply, completion, empty_completion
+from simulator.recall import is_conversation, recalled
 from simulator.stall import StalledResponse, stalled
 from simulator.state import SimState
 from simulator.streaming import CUT_AFTER_CHUNKS, STREAMS, StreamPlan
@@ -28,17 +29,23 @@ _PLAIN: dict[str | None, Callable[[Reply], Response]] = {
 }
 
 
-def build_reply(state: SimState, chat: ChatRequest) -> Reply:
-    """The model's answer: its natural length is DEFAULT_MAX_TOKENS words; a token limit at
-    or below that truncates it to exactly the limit with finish_reason "length"."""
+def build_reply(state: SimState, chat: ChatRequest, behavior: ModelBehavior) -> Reply:
+    """The model's answer: in a conversation, what it recalls of the earlier turns
+    (`simulator.recall`; the context is lost with `behavior.context_loss_rate`), else
+    DEFAULT_MAX_TOKENS words; a token limit below the answer's length truncates it to exactly
+    the limit with finish_reason "length" (at or below DEFAULT_MAX_TOKENS, for the latter)."""
     limit = chat.token_limit
-    hit_limit = limit is not None and limit <= DEFAULT_MAX_TOKENS
-    count = limit if hit_limit else DEFAULT_MAX_TOKENS
+    if is_conversation(chat):
+        words = recalled(chat, lost=state.loses_context(behavior))
+        hit_limit = limit is not None and limit < len(words)
+    else:
+        words = list(itertools.islice(itertools.cycle(_VOCABULARY), DEFAULT_MAX_TOKENS))
+        hit_limit = limit is not None and limit <= DEFAULT_MAX_TOKENS
     return Reply(
         id=state.completion_id(),
         model=chat.model,
         created=int(time.time()),
-        words=list(itertools.islice(itertools.cycle(_VOCABULARY), count)),
+        words=words[:limit] if hit_limit else words,
         prompt_tokens=chat.prompt_tokens(),
         finish_reason="length" if hit_limit else "stop",
     )
@@ -60,7 +67,7 @@ async def answer(
         if not await state.waiter.sleep(behavior.hang_seconds, request):
             return unavailable()
         fault = None
-    reply = build_reply(state, chat)
+    reply = build_reply(state, chat, behavior)
     if chat.stream:
         return await _stream(request, state, chat, behavior, fault, reply)
     if not await state.waiter.sleep(state.latency(behavior), request):

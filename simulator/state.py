@@ -9,8 +9,10 @@ from collections import deque
 from dataclasses import dataclass
 
 from simulator.behavior import ErrorKind, ModelBehavior
+from simulator.chat_request import DEFAULT_MAX_TOKENS, ChatRequest
 from simulator.errors import ApiError
 from simulator.latency import sample_latency
+from simulator.quota import Admission, Quotas
 from simulator.waiting import Waiter
 
 REQUEST_LOG = 100
@@ -38,6 +40,7 @@ class SimState:
         self._clocks: dict[str, float] = {}
         self._counters: dict[str, Counters] = {}
         self._received: dict[str, deque[object]] = {}
+        self._quotas = Quotas()
         # Models in memory on the local-server APIs (Ollama, LM Studio): name -> when last used
         # (wall clock). A chat request loads its model; Ollama's `keep_alive: 0` unloads it.
         self.resident: dict[str, float] = {}
@@ -57,6 +60,7 @@ class SimState:
         self._behaviors[name] = behavior
         self._clocks[name] = time.monotonic()
         self._counters.setdefault(name, Counters())
+        self._quotas.forget(name)
 
     def remove(self, name: str) -> bool:
         """Stop serving `name` (it is no longer listed or loaded); its counters persist.
@@ -81,6 +85,26 @@ class SimState:
             counters.errors += 1
             return behavior.error_kind
         return None
+
+    def admit(self, name: str, behavior: ModelBehavior, chat: ChatRequest) -> Admission | None:
+        """Charge `chat` to `name`'s rate limit (None: the model has none). A request refused
+        by the limit counts as a request and an error."""
+        if behavior.rate_limit is None:
+            return None
+        tokens = chat.prompt_tokens() + (chat.token_limit or DEFAULT_MAX_TOKENS)
+        admission = self._quotas.admit(name, behavior.rate_limit, tokens,
+                                       time.monotonic() - self._clocks[name])
+        if not admission.admitted:
+            counters = self._counters[name]
+            counters.requests += 1
+            counters.errors += 1
+        return admission
+
+    def loses_context(self, behavior: ModelBehavior) -> bool:
+        """Whether this conversation loses its earlier turns: with probability
+        `context_loss_rate` (no draw when it is 0, so other draws stay reproducible)."""
+        rate = behavior.context_loss_rate
+        return rate > 0 and (rate >= 1 or self.rng.random() < rate)
 
     def record_request(self, name: str, body: bytes) -> None:
         """Keep a chat request's JSON body for `received` (the newest REQUEST_LOG)."""

@@ -90,6 +90,16 @@ class RateLimit(Model):
     resets_at: datetime | None
 
 
+class Exhaustion(Model):
+    """The rate-limit exhaustion forecast (docs/health-model.md, "Rate-limit forecast"): the
+    resource that runs out soonest at the current rate before its limit resets."""
+
+    resource: str
+    in_s: float = Field(description="seconds from the evaluated instant until it reaches 0")
+    reset_in_s: float | None = Field(description="seconds until the limit resets (null: the "
+                                                 "provider reports no reset)")
+
+
 class RetryAfter(Model):
     """The last `retry-after` a provider sent in the status window; the prober holds the target's
     next probe until `until` (reported_at + min(seconds, prober.retry_after_max))."""
@@ -142,6 +152,11 @@ class TargetHealth(Model):
     stream_completion_rate: float | None
     ratelimit_remaining_min: float | None
     rate_limits: list[RateLimit]
+    ratelimit_exhaustion: Exhaustion | None = Field(
+        default=None, description="null when no rate limit runs out before its reset at the current rate")
+    context_preservation_rate: float | None = Field(
+        default=None, description="context probes whose second turn kept the first / context probes "
+                                  "answered, over the status window (null without any)")
     retry_after: RetryAfter | None
     availability: Availability | None
     last_probe_at: datetime | None

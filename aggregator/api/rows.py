@@ -13,6 +13,7 @@ from typing import Any
 from aggregator.api.models import (
     STATUSES,
     Availability,
+    Exhaustion,
     KindBreaker,
     KindHealth,
     PoolHealth,
@@ -169,9 +170,20 @@ def target_health(row: Mapping[str, Any], config: Config,
         stream_completion_rate=number(row.get("stream_completion_rate")),
         ratelimit_remaining_min=number(row.get("ratelimit_remaining_min")),
         rate_limits=[_rate_limit(t) for t in row.get("ratelimits_json") or ()],
+        ratelimit_exhaustion=_exhaustion(row),
+        context_preservation_rate=number(row.get("context_preservation_rate")),
         retry_after=_retry_after(row, config.prober.retry_after_max),
         availability=_availability(row), last_probe_at=moment(row.get("last_probe_at_s")),
         last_success_at=success, last_failure_at=failure, last_failure_type=failure_type)
+
+
+def _exhaustion(row: Mapping[str, Any]) -> Exhaustion | None:
+    """The snapshot's soonest rate-limit run-out, if any."""
+    seconds = number(row.get("ratelimit_exhausted_in_s"))
+    if seconds is None:
+        return None
+    return Exhaustion(resource=str(row.get("ratelimit_exhausted_resource") or ""), in_s=seconds,
+                      reset_in_s=number(row.get("ratelimit_reset_in_s")))
 
 
 def unevaluated_target(name: str, config: Config,

@@ -1,7 +1,8 @@
 -- The state the HTTP API serves (aggregator/api_state.py, docs/api.md), read once after each
 -- evaluated instant {at}, never per request: one row per target and pool evaluated at {at}, with
 --   the snapshot: status, reason, the rules checked, the status window's counts, errors by type,
---   quantiles, tokens/s, stream completion and the lowest rate-limit remaining (health_snapshots);
+--   quantiles, tokens/s, stream completion, the lowest rate-limit remaining, the soonest
+--   rate-limit run-out the forecast expects and the context preservation rate (health_snapshots);
 --   each probe kind's verdict, breaker and counts, one JSON object per kind (health_kinds);
 --   the latest availability, reachability and rate-limited counts written by {at} (health_slo,
 --   a row per minute: the newest of the last 5 minutes);
@@ -17,7 +18,8 @@ snapshots AS (
            last_probe_at, window_seconds, requests, errors, error_rate, error_rate_lower, errors_by_type,
            passive_requests, passive_errors, latency_p50_s, latency_p90_s, latency_p99_s,
            ttft_p50_s, ttft_p90_s, ttft_p99_s, tokens_per_second_p50, stream_completion_rate,
-           ratelimit_remaining_min, pool, rules
+           ratelimit_remaining_min, pool, rules, ratelimit_exhausted_in_s,
+           ratelimit_exhausted_resource, ratelimit_reset_in_s, context_preservation_rate
     FROM health_snapshots
     WHERE evaluated_at = {at:DateTime64(3, 'UTC')}
     LIMIT 1 BY target, kind
@@ -98,6 +100,10 @@ SELECT s.target AS target, s.kind AS kind, s.status AS status, s.reason AS reaso
        s.ttft_p99_s AS ttft_p99_s, s.tokens_per_second_p50 AS tokens_per_second_p50,
        s.stream_completion_rate AS stream_completion_rate,
        s.ratelimit_remaining_min AS ratelimit_remaining_min, s.pool AS pool,
+       s.ratelimit_exhausted_in_s AS ratelimit_exhausted_in_s,
+       s.ratelimit_exhausted_resource AS ratelimit_exhausted_resource,
+       s.ratelimit_reset_in_s AS ratelimit_reset_in_s,
+       s.context_preservation_rate AS context_preservation_rate,
        s.rules.name AS rule_names, s.rules.value AS rule_values, s.rules.limit AS rule_limits,
        s.rules.held AS rule_held,
        k.kinds_json AS kinds_json,

@@ -28,8 +28,8 @@
 -- 90 % one-sided confidence). A verdict holds in a band below the rate that entered it (the
 -- `*_hold` fractions), so a rate near a threshold does not flap:
 --   unknown      no probe result yet; none for more than {stale_intervals} probe intervals
---                (intervals of `prober.backoff_max` while the breaker is not closed); the last
---                result is probe_rejected
+--                (the kind's own: `context` has one; intervals of `prober.backoff_max` while the
+--                breaker is not closed); the last result is probe_rejected
 --   rate_limited the breaker is not closed and the last failure is a 429
 --   unhealthy    an outage (above)
 --   healthy      the breaker closed at this instant and the rule window restarts (above)
@@ -40,8 +40,8 @@
 --                new kind (one already judged keeps its verdict until the rules above apply)
 --   degraded     n >= min_requests and lo >= degraded_error_rate (rate_limited when 429s are most
 --                errors)
---   degraded     latency p99 > thresholds.latency_p99 (kinds but `stream`, whose whole duration
---                is not a latency); TTFT p99 > thresholds.ttft_p99
+--   degraded     latency p99 > thresholds.latency_p99 (kinds but `stream` and `context`, whose
+--                whole duration is not a latency); TTFT p99 > thresholds.ttft_p99
 --   healthy
 INSERT INTO health_kinds (target, evaluated_at, probe_kind, verdict, reason, breaker, breaker_since,
                          breaker_reason, previous_breaker, outage, outage_baseline, rules_from, consecutive_failures,
@@ -51,8 +51,8 @@ INSERT INTO health_kinds (target, evaluated_at, probe_kind, verdict, reason, bre
                          ttft_p99_s, rules, targets_version)
 WITH
 configured AS (
-    SELECT target, probe_kinds, probe_interval, degraded_error_rate, unhealthy_error_rate,
-           latency_p99, ttft_p99, min_requests
+    SELECT target, probe_kinds, probe_interval, kind_intervals, degraded_error_rate,
+           unhealthy_error_rate, latency_p99, ttft_p99, min_requests
     FROM health_targets
     WHERE version = {version:UInt64}
     LIMIT 1 BY target
@@ -88,7 +88,9 @@ previous AS (
 -- 1970, so every point of the window is both fresh and in the rule window.
 stepped AS (
     SELECT k.target AS target, k.probe_kind AS probe_kind,
-           c.probe_interval AS probe_interval, c.degraded_error_rate AS degraded_error_rate,
+           if(mapContains(c.kind_intervals, k.probe_kind), c.kind_intervals[k.probe_kind],
+              c.probe_interval) AS probe_interval,
+           c.degraded_error_rate AS degraded_error_rate,
            c.unhealthy_error_rate AS unhealthy_error_rate, c.latency_p99 AS latency_p99_max,
            c.ttft_p99 AS ttft_p99_max, c.min_requests AS min_requests,
            p.target != '' AS has_previous,
@@ -232,7 +234,7 @@ judged AS (
                        (if(mostly_429, 'rate_limited', 'degraded'),
                         concat(printf('at least %.1f%% >= %.1f%%: ', 100 * error_rate_lower, 100 * degraded_error_rate),
                                error_text)),
-                   probe_kind != 'stream' AND latency_p99_s > latency_p99_max,
+                   probe_kind NOT IN ('stream', 'context') AND latency_p99_s > latency_p99_max,
                        ('degraded', printf('latency p99 %.2f s > %.2f s over %s', latency_p99_s, latency_p99_max,
                                            {window_text:String})),
                    ttft_p99_s > ttft_p99_max,
@@ -281,7 +283,7 @@ SELECT target,
          prev_verdict IN ('degraded', 'unhealthy') AND requests > 0
          AND error_rate >= {degraded_hold:Float64} * degraded_error_rate),
         ('latency_p99_s', latency_p99_s, latency_p99_max,
-         ifNull(probe_kind != 'stream' AND latency_p99_s > latency_p99_max, false)),
+         ifNull(probe_kind NOT IN ('stream', 'context') AND latency_p99_s > latency_p99_max, false)),
         ('ttft_p99_s', ttft_p99_s, ttft_p99_max, ifNull(ttft_p99_s > ttft_p99_max, false))]
            ::Array(Tuple(name LowCardinality(String), value Nullable(Float64), limit Nullable(Float64), held Bool)) AS rules,
        {version:UInt64} AS targets_version

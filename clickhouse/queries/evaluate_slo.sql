@@ -8,6 +8,9 @@
 -- and burn rates and reported apart (`rate_limited_*`). A minute is available when every probe
 -- kind with a result in it had a success in it: a `models` probe that answers does not make up
 -- for a `completion` that fails.
+-- Applications' requests (health_passive, matched to the target; 429s left out likewise) count
+-- in the burn rates with the probes: the error budget is spent by what users saw. Availability
+-- and reachability stay the probes' (the API reports the applications' apart).
 INSERT INTO health_slo
 WITH
 toStartOfHour({at:DateTime64(3, 'UTC')}) AS this_hour,
@@ -41,13 +44,25 @@ per_kind AS (
     FROM health_days
     WHERE bucket >= today - INTERVAL 29 DAY AND bucket < today AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
     GROUP BY target, bucket, probe_kind
+    UNION ALL
+    -- applications' requests: counted in no minute of availability
+    SELECT target, unit, bucket, 'passive' AS probe_kind, requests, ok, errors,
+           toUInt64(greatest(toInt64(requests) - toInt64(errors['http_429']), 0)),
+           bitmapBuild(emptyArrayUInt32()), bitmapBuild(emptyArrayUInt32())
+    FROM health_passive FINAL
+    WHERE target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
+      AND ((unit = 'minute' AND bucket >= {at:DateTime64(3, 'UTC')} - INTERVAL 1 HOUR AND bucket < {at:DateTime64(3, 'UTC')})
+           OR (unit = 'hour' AND bucket >= this_hour - INTERVAL 23 HOUR AND bucket < this_hour)
+           OR (unit = 'day' AND bucket >= today - INTERVAL 29 DAY AND bucket < today))
 ),
 parts AS (
     -- one row per target and bucket: a minute is down when some kind had a result in it but
     -- no success
     SELECT target, unit, bucket,
-           sum(judged) AS requests, sum(successes) AS ok,
-           sum(errors_by_type['http_429']) AS rate_limited,
+           sumIf(judged, probe_kind != 'passive') AS requests, sumIf(successes, probe_kind != 'passive') AS ok,
+           sumIf(judged, probe_kind = 'passive') AS passive_requests,
+           sumIf(successes, probe_kind = 'passive') AS passive_ok,
+           sumIf(errors_by_type['http_429'], probe_kind != 'passive') AS rate_limited,
            groupBitmapOrState(kind_minutes) AS minutes_with_data,
            groupBitmapOrState(bitmapAndnot(kind_minutes, kind_ok_minutes)) AS minutes_down,
            bitmapCardinality(minutes_with_data) AS data_minutes,
@@ -79,6 +94,12 @@ totals AS (
            sumIf(requests, in_3d) AS r_3d, sumIf(ok, in_3d) AS o_3d,
            sumIf(requests, in_7d) AS r_7d, sumIf(ok, in_7d) AS o_7d,
            sumIf(requests, in_30d) AS r_30d, sumIf(ok, in_30d) AS o_30d,
+           -- probes and applications' requests together, for the burn rates
+           r_5m + sumIf(passive_requests, in_5m) AS b_5m, o_5m + sumIf(passive_ok, in_5m) AS k_5m,
+           r_30m + sumIf(passive_requests, in_30m) AS b_30m, o_30m + sumIf(passive_ok, in_30m) AS k_30m,
+           r_1h + sumIf(passive_requests, in_1h) AS b_1h, o_1h + sumIf(passive_ok, in_1h) AS k_1h,
+           r_6h + sumIf(passive_requests, in_6h) AS b_6h, o_6h + sumIf(passive_ok, in_6h) AS k_6h,
+           r_3d + sumIf(passive_requests, in_3d) AS b_3d, o_3d + sumIf(passive_ok, in_3d) AS k_3d,
            sumIf(data_minutes, in_1h) AS d_1h, sumIf(ok_minutes, in_1h) AS u_1h,
            sumIf(data_minutes, in_24h) AS d_24h, sumIf(ok_minutes, in_24h) AS u_24h,
            sumIf(data_minutes, in_7d) AS d_7d, sumIf(ok_minutes, in_7d) AS u_7d,
@@ -99,11 +120,11 @@ SELECT target,
        if(r_24h > 0, o_24h / r_24h, NULL) AS reachability_24h,
        if(r_7d > 0, o_7d / r_7d, NULL) AS reachability_7d,
        if(r_30d > 0, o_30d / r_30d, NULL) AS reachability_30d,
-       if(r_5m > 0, (1 - o_5m / r_5m) / (1 - {slo:Float64}), NULL) AS burn_rate_5m,
-       if(r_30m > 0, (1 - o_30m / r_30m) / (1 - {slo:Float64}), NULL) AS burn_rate_30m,
-       if(r_1h > 0, (1 - o_1h / r_1h) / (1 - {slo:Float64}), NULL) AS burn_rate_1h,
-       if(r_6h > 0, (1 - o_6h / r_6h) / (1 - {slo:Float64}), NULL) AS burn_rate_6h,
-       if(r_3d > 0, (1 - o_3d / r_3d) / (1 - {slo:Float64}), NULL) AS burn_rate_3d,
+       if(b_5m > 0, (1 - k_5m / b_5m) / (1 - {slo:Float64}), NULL) AS burn_rate_5m,
+       if(b_30m > 0, (1 - k_30m / b_30m) / (1 - {slo:Float64}), NULL) AS burn_rate_30m,
+       if(b_1h > 0, (1 - k_1h / b_1h) / (1 - {slo:Float64}), NULL) AS burn_rate_1h,
+       if(b_6h > 0, (1 - k_6h / b_6h) / (1 - {slo:Float64}), NULL) AS burn_rate_6h,
+       if(b_3d > 0, (1 - k_3d / b_3d) / (1 - {slo:Float64}), NULL) AS burn_rate_3d,
        coalesce(burn_rate_1h >= 14.4 AND burn_rate_5m >= 14.4, false) AS burn_page,
        coalesce((burn_rate_6h >= 6 AND burn_rate_30m >= 6) OR (burn_rate_3d >= 1 AND burn_rate_6h >= 1), false) AS burn_ticket,
        l_1h AS rate_limited_1h,

@@ -10,18 +10,28 @@
 -- Candidate status, first rule that holds:
 --   unknown      no kind has a probe result yet
 --   rate_limited a provider reports 0 remaining requests or tokens (llmhealth.ratelimit.remaining)
---   the worst of: the worst kind's verdict; the answers of all kinds but `models` together
---   (when two or more have requests: a model failing at random fails its completions and
---   streams alike, and together they reach a verdict twice as fast), by the kinds' rules over
+--   degraded     the forecast (health_ratelimits, evaluate_ratelimits.sql) has a resource run out
+--                at the current rate before its reset, within thresholds.ratelimit_exhaustion,
+--                and nothing below is worse; one that runs out later is named in the reason
+--   the worst of: the worst kind's verdict; the answers of all kinds but `models` and `context`
+--   together (when two or more have requests: a model failing at random fails its completions
+--   and streams alike, and together they reach a verdict twice as fast; a lost context is a
+--   question of its own), by the kinds' rules over
 --   the kinds' rule windows: unhealthy when n >= {breaker_min_requests} and r >=
 --   unhealthy_error_rate or it was unhealthy and r >= {unhealthy_hold} x unhealthy_error_rate,
 --   degraded when n >= min_requests and the 90 % lower bound >= degraded_error_rate or it was
 --   degraded or worse and r >= {degraded_hold} x degraded_error_rate (rate_limited when 429s
---   are most errors); and the applications' requests (passive traffic,
---   matched to the target by provider and model, over the longest of the windows that fits
---   since a kind's breaker closed after an outage): unhealthy when the 95 % lower bound of
---   their error rate >= unhealthy_error_rate, degraded when >= degraded_error_rate, from
---   thresholds.min_requests requests on
+--   are most errors); and the applications' requests (passive traffic, the `passive` rows of
+--   this instant's windows: matched to the target by aggregator/passive_match.py, over the
+--   longest of the windows that fits since a kind's breaker closed after an outage), from
+--   thresholds.min_requests requests on: unhealthy when the 95 % lower bound of their error
+--   rate >= unhealthy_error_rate or it was unhealthy and their rate >= {unhealthy_hold} x
+--   unhealthy_error_rate, degraded when the bound >= degraded_error_rate or it was degraded or
+--   worse and their rate >= {degraded_hold} x degraded_error_rate; rate_limited instead when
+--   429s are most of their errors
+-- A passive-only target (no probe kinds: `probes: []`) is judged on the applications' requests
+-- alone: unknown without any in the status window, or with failures among fewer than
+-- min_requests before it has a verdict; else by the rules above, healthy when none holds.
 -- Hysteresis: the status becomes the candidate once the candidate held for {hysteresis}
 -- consecutive evaluations; at once when a kind's breaker changed state, when the candidate is
 -- unknown, or when leaving unknown.
@@ -32,10 +42,13 @@ INSERT INTO health_snapshots (target, evaluated_at, kind, status, reason, status
                               error_rate_lower, errors_by_type, passive_requests, passive_errors,
                               latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s,
                               ttft_p99_s, tokens_per_second_p50, stream_completion_rate,
-                              ratelimit_remaining_min, pool, deciding_kind, kinds, rules, targets_version)
+                              ratelimit_remaining_min, pool, deciding_kind, kinds, rules, targets_version,
+                              ratelimit_exhausted_in_s, ratelimit_exhausted_resource, ratelimit_reset_in_s,
+                              context_preservation_rate)
 WITH
 configured AS (
-    SELECT target, degraded_error_rate, unhealthy_error_rate, min_requests, pool
+    SELECT target, degraded_error_rate, unhealthy_error_rate, min_requests, pool, ratelimit_exhaustion,
+           empty(probe_kinds) AS passive_only
     FROM health_targets
     WHERE version = {version:UInt64}
     LIMIT 1 BY target
@@ -58,14 +71,14 @@ kinds AS (
            max(last_probe_at) AS latest_probe_at,
            countIf(last_probe_at IS NOT NULL) AS kinds_with_results,
            max(rules_from) AS rules_from_max,
-           -- the answers of all kinds but `models`, over each kind's rule window (none of a kind
+           -- the answers of all kinds but `models` and `context`, over each kind's rule window (none of a kind
            -- whose window restarts at this instant: its row still counts the outage before)
-           countIf(probe_kind != 'models' AND requests > 0 AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_kinds,
-           arrayStringConcat(arraySort(groupArrayIf(probe_kind, probe_kind != 'models' AND requests > 0
+           countIf(probe_kind NOT IN ('models', 'context') AND requests > 0 AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_kinds,
+           arrayStringConcat(arraySort(groupArrayIf(probe_kind, probe_kind NOT IN ('models', 'context') AND requests > 0
                                                     AND rules_from < {at:DateTime64(3, 'UTC')})), '+') AS answers_name,
-           sumIf(requests, probe_kind != 'models' AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_requests,
-           sumIf(errors, probe_kind != 'models' AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_errors,
-           sumMapIf(errors_by_type, probe_kind != 'models' AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_errors_by_type,
+           sumIf(requests, probe_kind NOT IN ('models', 'context') AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_requests,
+           sumIf(errors, probe_kind NOT IN ('models', 'context') AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_errors,
+           sumMapIf(errors_by_type, probe_kind NOT IN ('models', 'context') AND rules_from < {at:DateTime64(3, 'UTC')}) AS answer_errors_by_type,
            -- the most severe breaker of any kind
            arraySort(b -> -indexOf(['closed', 'half_open', 'open'], b.1),
                      groupArray((breaker, probe_kind)))[1] AS worst_breaker
@@ -86,19 +99,21 @@ previous AS (
 -- and the applications' requests per window, longest first
 summary AS (
     SELECT target,
-           arraySort(e -> -e.1, groupArray((window_seconds, passive_requests, passive_errors))) AS passive_by_window,
-           anyIf(latency_p50_s, window_seconds = {window_s:UInt32}) AS latency_p50_s,
-           anyIf(latency_p90_s, window_seconds = {window_s:UInt32}) AS latency_p90_s,
-           anyIf(latency_p99_s, window_seconds = {window_s:UInt32}) AS latency_p99_s,
-           anyIf(ttft_p50_s, window_seconds = {window_s:UInt32}) AS ttft_p50_s,
-           anyIf(ttft_p90_s, window_seconds = {window_s:UInt32}) AS ttft_p90_s,
-           anyIf(ttft_p99_s, window_seconds = {window_s:UInt32}) AS ttft_p99_s,
-           anyIf(tokens_per_second_p50, window_seconds = {window_s:UInt32}) AS tokens_per_second_p50,
-           anyIf(stream_completion_rate, window_seconds = {window_s:UInt32}) AS stream_completion_rate
+           arraySort(e -> -e.1, groupArrayIf((window_seconds, passive_requests, passive_errors,
+                                              errors_by_type['http_429']), probe_kind = 'passive')) AS passive_by_window,
+           anyIf(latency_p50_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS latency_p50_s,
+           anyIf(latency_p90_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS latency_p90_s,
+           anyIf(latency_p99_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS latency_p99_s,
+           anyIf(ttft_p50_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS ttft_p50_s,
+           anyIf(ttft_p90_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS ttft_p90_s,
+           anyIf(ttft_p99_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS ttft_p99_s,
+           anyIf(tokens_per_second_p50, window_seconds = {window_s:UInt32} AND probe_kind = '') AS tokens_per_second_p50,
+           anyIf(stream_completion_rate, window_seconds = {window_s:UInt32} AND probe_kind = '') AS stream_completion_rate,
+           anyIf(context_preservation_rate, window_seconds = {window_s:UInt32} AND probe_kind = '') AS context_preservation_rate
     FROM (SELECT * FROM health_windows
           WHERE evaluated_at = {at:DateTime64(3, 'UTC')} AND window_seconds <= {window_s:UInt32}
-            AND probe_kind = ''
-          LIMIT 1 BY target, window_seconds)
+            AND probe_kind IN ('', 'passive')
+          LIMIT 1 BY target, window_seconds, probe_kind)
     GROUP BY target
 ),
 remaining AS (
@@ -109,9 +124,22 @@ remaining AS (
       AND target IN (SELECT target FROM health_targets WHERE version = {version:UInt64})
     GROUP BY target
 ),
+-- the forecast's soonest run-out before a reset (resource, seconds, reset's seconds), if any
+forecast AS (
+    SELECT target,
+           arraySort(e -> e.2, groupArrayIf((resource, exhausted_in_s, reset_in_s), runs_out))[1] AS soonest,
+           max(warns) AS warns
+    FROM (SELECT * FROM health_ratelimits WHERE evaluated_at = {at:DateTime64(3, 'UTC')}
+          LIMIT 1 BY target, resource)
+    GROUP BY target
+),
 joined AS (
     SELECT c.target AS target, c.degraded_error_rate AS degraded_error_rate,
            c.unhealthy_error_rate AS unhealthy_error_rate, c.min_requests AS min_requests, c.pool AS pool,
+           c.passive_only AS passive_only,
+           c.ratelimit_exhaustion AS exhaustion_limit,
+           f.soonest.1 AS exhausted_resource, f.soonest.2 AS exhausted_in_s, f.soonest.3 AS reset_in_s,
+           if(f.warns, 3, 0) AS forecast_severity,
            k.ranked AS ranked, k.ranked[1] AS worst, k.breaker_changed AS breaker_changed,
            k.latest_probe_at AS last_probe_at, k.worst_breaker AS worst_breaker,
            k.kinds_with_results AS kinds_with_results,
@@ -126,10 +154,11 @@ joined AS (
            -- failed requests do not hold a recovered target down
            arrayFirst(e -> e.1 <= dateDiff('second', greatest(k.rules_from_max, {window_from:DateTime64(3, 'UTC')}),
                                            {at:DateTime64(3, 'UTC')}), w.passive_by_window) AS passive,
-           passive.2 AS passive_requests, passive.3 AS passive_errors,
+           passive.2 AS passive_requests, passive.3 AS passive_errors, passive.4 AS passive_429,
            w.latency_p50_s AS latency_p50_s, w.latency_p90_s AS latency_p90_s, w.latency_p99_s AS latency_p99_s,
            w.ttft_p50_s AS ttft_p50_s, w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
            w.tokens_per_second_p50 AS tokens_per_second_p50, w.stream_completion_rate AS stream_completion_rate,
+           w.context_preservation_rate AS context_preservation_rate,
            mapValues(r.by_resource).2 AS remaining_values,
            if(empty(remaining_values), NULL, arrayMin(remaining_values)) AS ratelimit_remaining_min,
            mapKeys(r.by_resource)[indexOf(remaining_values, arrayMin(remaining_values))] AS ratelimit_resource,
@@ -139,10 +168,12 @@ joined AS (
                                                                   / passive_requests + 0.9604))
                           / (passive_requests + 3.8416)), 0) AS passive_lower
     FROM configured AS c
-    INNER JOIN kinds AS k ON k.target = c.target
+    -- a passive-only target has no kinds
+    LEFT JOIN kinds AS k ON k.target = c.target
     LEFT JOIN previous AS p ON p.target = c.target
     LEFT JOIN summary AS w ON w.target = c.target
     LEFT JOIN remaining AS r ON r.target = c.target
+    LEFT JOIN forecast AS f ON f.target = c.target
     SETTINGS join_use_nulls = 0
 ),
 judged AS (
@@ -172,22 +203,70 @@ judged AS (
                           printf('still degraded: %.1f%% >= %.1f%%: ', 100 * answer_rate,
                                  100 * {degraded_hold:Float64} * degraded_error_rate)),
                   100 * answer_rate, 100 * answer_lower, toUInt64(answer_errors), toUInt64(answer_requests)) AS answers_text,
+           if(passive_requests > 0, passive_errors / passive_requests, 0) AS passive_rate,
            multiIf(passive_requests < min_requests, 0,
-                   passive_lower >= unhealthy_error_rate, 5, passive_lower >= degraded_error_rate, 3, 0) AS passive_severity,
+                   passive_lower >= unhealthy_error_rate, 5,
+                   prev_status IN ('unhealthy', 'rate_limited')
+                       AND passive_rate >= {unhealthy_hold:Float64} * unhealthy_error_rate, 5,
+                   passive_lower >= degraded_error_rate, 3,
+                   prev_status IN ('degraded', 'unhealthy', 'rate_limited')
+                       AND passive_rate >= {degraded_hold:Float64} * degraded_error_rate, 3, 0) AS passive_level,
+           -- 429s are most of the applications' errors: rate limited, as the probes' 429s
+           if(passive_level > 0 AND passive_429 * 2 > passive_errors, 4, passive_level) AS passive_severity,
            multiIf(passive.1 % 3600 = 0, concat(toString(intDiv(passive.1, 3600)), 'h'),
                    passive.1 % 60 = 0, concat(toString(intDiv(passive.1, 60)), 'm'),
                    concat(toString(passive.1), 's')) AS passive_window,
-           printf('app requests: error rate %.1f%% (at least %.1f%% at 95%% confidence) over %s (%d of %d failed)',
-                  100 * passive_errors / greatest(1, passive_requests), 100 * passive_lower, passive_window,
-                  toUInt64(passive_errors), toUInt64(passive_requests)) AS passive_text,
+           printf('app requests: %serror rate %.1f%% (at least %.1f%% at 95%% confidence) over %s (%d of %d failed%s)',
+                  multiIf(passive_level = 5 AND passive_lower < unhealthy_error_rate,
+                              printf('still unhealthy: %.1f%% >= %.1f%%: ', 100 * passive_rate,
+                                     100 * {unhealthy_hold:Float64} * unhealthy_error_rate),
+                          passive_level = 3 AND passive_lower < degraded_error_rate,
+                              printf('still degraded: %.1f%% >= %.1f%%: ', 100 * passive_rate,
+                                     100 * {degraded_hold:Float64} * degraded_error_rate), ''),
+                  100 * passive_rate, 100 * passive_lower, passive_window,
+                  toUInt64(passive_errors), toUInt64(passive_requests),
+                  if(passive_429 > 0, printf(', %d rate limited', toUInt64(passive_429)), '')) AS passive_text,
+           arrayStringConcat(arrayMap(k -> concat(k.probe_kind, ': ',
+                                                  if(k.reason = 'no probe result yet', 'no result yet', k.verdict)),
+                                      ranked), '; ') AS kinds_text,
            arrayStringConcat(arrayMap(k -> concat(k.probe_kind, ': ',
                                                   if(k.reason = 'no probe result yet', 'no result yet', k.verdict)),
                                       arraySlice(ranked, 2)), '; ') AS others,
-           multiIf(kinds_with_results = 0, ('unknown', 'no probe result yet', ''),
+           -- `tokens run out in ~40 s at the current rate; reset in 55 s`
+           if(exhausted_in_s IS NULL, '',
+              printf('%s run out in ~%s at the current rate; %s', exhausted_resource,
+                     multiIf(exhausted_in_s < 120, printf('%.0f s', exhausted_in_s),
+                             exhausted_in_s < 7200, printf('%.0f min', exhausted_in_s / 60),
+                             printf('%.1f h', exhausted_in_s / 3600)),
+                     multiIf(reset_in_s IS NULL, 'the provider reports no reset',
+                             reset_in_s < 120, printf('reset in %.0f s', reset_in_s),
+                             reset_in_s < 7200, printf('reset in %.0f min', reset_in_s / 60),
+                             printf('reset in %.1f h', reset_in_s / 3600)))) AS forecast_text,
+           multiIf(passive_only,
+                       multiIf(passive_requests = 0,
+                                   ('unknown', printf('no application requests over %s (a passive-only target is judged on them alone)',
+                                                      {window_text:String}), 'passive'),
+                               passive_severity > 0,
+                                   (multiIf(passive_severity = 5, 'unhealthy', passive_severity = 4, 'rate_limited', 'degraded'),
+                                    passive_text, 'passive'),
+                               passive_errors > 0 AND passive_requests < min_requests AND prev_status IN ('', 'unknown'),
+                                   ('unknown', printf('%d of %d app requests failed over %s: a verdict needs %d requests',
+                                                      toUInt64(passive_errors), toUInt64(passive_requests), passive_window,
+                                                      min_requests), 'passive'),
+                               ('healthy', printf('app requests: error rate %.1f%% over %s (%d requests)', 100 * passive_rate,
+                                                  passive_window, toUInt64(passive_requests)), 'passive')),
+                   kinds_with_results = 0, ('unknown', 'no probe result yet', ''),
                    ratelimit_remaining_min = 0,
                        ('rate_limited', printf('the provider reports 0 %s remaining', ratelimit_resource), ''),
+                   forecast_severity > greatest(worst.severity, answer_severity, passive_severity),
+                       ('degraded', concat(forecast_text, '; ', arrayStringConcat(
+                            arrayMap(k -> concat(k.probe_kind, ': ',
+                                                 if(k.reason = 'no probe result yet', 'no result yet', k.verdict)),
+                                     ranked), '; ')),
+                        'ratelimit'),
                    passive_severity > greatest(worst.severity, answer_severity),
-                       (if(passive_severity = 5, 'unhealthy', 'degraded'), passive_text, 'passive'),
+                       (multiIf(passive_severity = 5, 'unhealthy', passive_severity = 4, 'rate_limited', 'degraded'),
+                        concat(passive_text, '; ', kinds_text), 'passive'),
                    answer_severity > worst.severity,
                        (multiIf(answers_mostly_429, 'rate_limited', answer_severity = 5, 'unhealthy', 'degraded'),
                         concat(answers_text, '; ', arrayStringConcat(
@@ -198,7 +277,8 @@ judged AS (
                    (worst.verdict, concat(worst.probe_kind, ': ', worst.reason, if(others = '', '', concat('; ', others)),
                                           if(passive_requests = 0, '',
                                              printf('; app requests: %d of %d failed over %s', toUInt64(passive_errors),
-                                                    toUInt64(passive_requests), passive_window))),
+                                                    toUInt64(passive_requests), passive_window)),
+                                          if(forecast_text = '', '', concat('; ', forecast_text))),
                     worst.probe_kind)) AS judgement
     FROM joined
 )
@@ -219,7 +299,8 @@ SELECT target,
        counted AS candidate_count,
        worst_breaker.1 AS breaker,
        arrayFirst(k -> k.probe_kind = worst_breaker.2, ranked).breaker_since AS breaker_since,
-       concat(worst_breaker.2, ': ', arrayFirst(k -> k.probe_kind = worst_breaker.2, ranked).breaker_reason) AS breaker_reason,
+       if(passive_only, '',
+          concat(worst_breaker.2, ': ', arrayFirst(k -> k.probe_kind = worst_breaker.2, ranked).breaker_reason)) AS breaker_reason,
        arrayFirst(k -> k.probe_kind = worst_breaker.2, ranked).previous_breaker AS previous_breaker,
        worst.rules_from AS rules_from,
        worst.consecutive_failures AS consecutive_failures,
@@ -243,9 +324,14 @@ SELECT target,
         ('passive_error_rate_lower', passive_lower, degraded_error_rate, passive_severity > 0),
         ('answers_requests', toFloat64(answer_requests), toFloat64(min_requests), answer_requests >= min_requests),
         ('answers_error_rate', answer_rate, unhealthy_error_rate, answer_severity = 5),
-        ('answers_error_rate_lower', answer_lower, degraded_error_rate, answer_severity > 0)]
+        ('answers_error_rate_lower', answer_lower, degraded_error_rate, answer_severity > 0),
+        ('ratelimit_exhausted_in_s', exhausted_in_s, exhaustion_limit, forecast_severity > 0)]
            ::Array(Tuple(name LowCardinality(String), value Nullable(Float64), limit Nullable(Float64), held Bool)) AS rules,
-       {version:UInt64} AS targets_version
+       {version:UInt64} AS targets_version,
+       exhausted_in_s AS ratelimit_exhausted_in_s,
+       exhausted_resource AS ratelimit_exhausted_resource,
+       reset_in_s AS ratelimit_reset_in_s,
+       context_preservation_rate
 FROM judged
 -- Settings: optimize_and_compare_chain looks for comparisons implied by AND chains and hashes
 -- every chain to do so; over these conditions it was half the analysis and found nothing to

@@ -1,6 +1,7 @@
 -- The health state that `GET /metrics` serves (aggregator/prometheus.py), read once after each
 -- evaluated instant {at}, never per scrape: one row per target and pool evaluated at {at}, with
---   the snapshot's status, the deciding kind's counts and the status window's quantiles
+--   the snapshot's status, the deciding kind's counts, the status window's quantiles, the
+--   soonest rate-limit run-out the forecast expects and the context preservation rate
 --   (health_snapshots, as `llmhealth status` shows them);
 --   each probe kind's breaker and counts over its rule window (health_kinds), as parallel arrays;
 --   the latest availability, reachability and burn rates written by {at} (health_slo, a row per
@@ -14,7 +15,8 @@
 WITH
 snapshots AS (
     SELECT target, kind, status, pool, requests, errors, error_rate,
-           latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s, ttft_p99_s
+           latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s, ttft_p99_s,
+           ratelimit_exhausted_resource, ratelimit_exhausted_in_s, context_preservation_rate
     FROM health_snapshots
     WHERE evaluated_at = {at:DateTime64(3, 'UTC')}
     LIMIT 1 BY target, kind
@@ -61,6 +63,9 @@ SELECT s.target AS target, s.kind AS kind, s.status AS status, s.pool AS pool,
        s.latency_p50_s AS latency_p50_s, s.latency_p90_s AS latency_p90_s,
        s.latency_p99_s AS latency_p99_s, s.ttft_p50_s AS ttft_p50_s, s.ttft_p90_s AS ttft_p90_s,
        s.ttft_p99_s AS ttft_p99_s,
+       s.ratelimit_exhausted_resource AS ratelimit_exhausted_resource,
+       s.ratelimit_exhausted_in_s AS ratelimit_exhausted_in_s,
+       s.context_preservation_rate AS context_preservation_rate,
        k.kind_names AS kind_names, k.kind_breakers AS kind_breakers, k.kind_requests AS kind_requests,
        k.kind_errors AS kind_errors, k.kind_error_rates AS kind_error_rates,
        o.availability_1h AS availability_1h, o.availability_24h AS availability_24h,

@@ -140,11 +140,44 @@ def latency_point(target: str, time: datetime, samples: dict[float, int], signal
                  value=float(sum(samples.values())), buckets={str(k): n for k, n in buckets.items()})
 
 
-def passive_points(time: datetime, model: str, counts: dict[str, int], *, provider: str = "openai",
-                  **columns) -> list[dict]:
-    """Applications' request counts for (provider, model): outcome `ok` or the error.type."""
-    return [point(time, source="passive", signal="request", kind="", provider=provider,
-                  model=model, outcome=o, value=float(n), **columns) for o, n in counts.items()]
+APP_DEFAULTS = {"temporality": 1, "series": 0, "service": "app", "provider": "openai", "model": "m",
+                "server_address": "x", "server_port": "", "operation": "chat",
+                "metric": "gen_ai.client.operation.duration", "error_type": "", "value": 1.0,
+                "buckets": {}}
+
+INSERT_APP_POINTS = """
+INSERT INTO health_passive_points (inserted_at, time, start, temporality, series, source, service,
+                                   provider, model, server_address, server_port, operation, metric,
+                                   error_type, value, buckets)
+SELECT inserted_at, time, start, temporality, series,
+       cityHash64(service, provider, model, server_address, server_port), service, provider, model,
+       server_address, server_port, operation, metric, error_type, value, buckets
+FROM format(JSONEachRow,
+    'inserted_at DateTime64(3, \\'UTC\\'), time DateTime64(3, \\'UTC\\'),
+     start DateTime64(3, \\'UTC\\'), temporality Int8, series UInt64, service String,
+     provider String, model String, server_address String, server_port String, operation String,
+     metric String, error_type String, value Float64, buckets Map(Int16, UInt64)',
+    {rows:String})
+"""
+
+
+def app_points(time: datetime, counts: dict[str, int], *, inserted_at: datetime | None = None,
+               start: datetime | None = None, **columns) -> list[dict]:
+    """Applications' request counts (health_passive_points rows) at `time`, one per error.type
+    ('' for successes); other columns default to service `app` calling openai model `m` at
+    server `x` (APP_DEFAULTS)."""
+    unknown = set(columns) - set(APP_DEFAULTS)
+    assert not unknown, f"not health_passive_points columns: {unknown}"
+    return [{"inserted_at": stamp(inserted_at or time), "time": stamp(time),
+             "start": stamp(start or time), **APP_DEFAULTS, **columns, "error_type": error_type,
+             "value": float(n)} for error_type, n in counts.items()]
+
+
+def app_insert(store: Store, rows: Iterable[dict]) -> None:
+    """Insert `rows` (from `app_points`) into health_passive_points in one statement."""
+    text = "\n".join(json.dumps(row) for row in rows)
+    if text:
+        store.execute(INSERT_APP_POINTS, {"rows": text})
 
 
 def ratelimit_point(target: str, time: datetime, resource: str, remaining: float) -> dict:

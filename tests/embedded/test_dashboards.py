@@ -55,6 +55,8 @@ DEMO_RULES = {
     "llmhealth-all-unavailable": "quiet",
     "llmhealth-latency-p99-high": "rows",
     "llmhealth-ratelimit-low": "quiet",
+    "llmhealth-ratelimit-exhaustion": "runs",  # no demo model's limit runs out
+    "llmhealth-context-lost": "runs",  # the demo runs no context probes
     "llmhealth-slo-fast-burn": "fires",
     "llmhealth-slo-slow-burn": "fires",
     "llmhealth-storage-lag": "quiet",

@@ -1,7 +1,7 @@
-"""Health model inputs and outputs: windows (delta, cumulative, late points), passive traffic,
-pools, SLO and the views (evaluate_windows.sql, evaluate_snapshots.sql, evaluate_pools.sql,
-evaluate_slo.sql, migrations 0028-0030). Rows go straight into health_points with the instant
-they were stored; T0 = yesterday 12:00:00 UTC, offsets in seconds (synthetic.instant)."""
+"""Health model inputs and outputs: windows (delta, late points), pools, SLO and the views
+(evaluate_windows.sql, evaluate_snapshots.sql, evaluate_pools.sql, evaluate_slo.sql, migrations
+0028-0030); applications' requests are in test_passive_health.py. Rows go straight into
+health_points with the instant they were stored; T0 = yesterday 12:00:00 UTC, offsets in seconds (synthetic.instant)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from aggregator.evaluate import evaluate
 from llmhealth_config.model import Config
 from tests.embedded import synthetic
-from tests.embedded.synthetic import T0, instant, passive_points, point, probe_points, run_steps
+from tests.embedded.synthetic import T0, instant, point, probe_points, run_steps
 
 pytestmark = pytest.mark.embedded
 
@@ -94,96 +94,6 @@ def test_long_window_rerun_later_ignores_points_after_the_instant(store) -> None
     assert store.rows("SELECT DISTINCT requests FROM health_windows WHERE window_seconds = 3600 "
                       "AND evaluated_at = {at:DateTime64(3, 'UTC')}", {"at": instant(0)}) == [
         {"requests": 5}]
-
-
-def cumulative(series: int, offset: float, value: float, start: float, model: str = "m",
-               outcome: str = "ok") -> dict:
-    """A cumulative passive request count of `series` at T0 + offset, started at T0 + start."""
-    return passive_points(instant(offset), model, {outcome: value}, temporality=2,
-                          series=series, start=instant(start))[0]
-
-
-OLD = -5000  # a series start before the lookback (10 min before the 5 min window)
-SERIES_1 = [(-250, 1000), (-200, 1010), (-100, 1030), (-50, 1040), (-30, 1070)]
-
-CUMULATIVE = [
-    pytest.param([cumulative(1, t, v, OLD) for t, v in SERIES_1]
-                 + [cumulative(2, t, v, OLD, outcome="500") for t, v in ((-250, 10), (-30, 14))],
-                 {60: (44, 4), 300: (74, 4)}, id="increases-counted-first-point-of-old-series-0"),
-    pytest.param([cumulative(1, t, v, OLD) for t, v in SERIES_1 if t != -100],
-                 {60: (60, 0), 300: (70, 0)}, id="lost-export-next-point-carries-whole-increase"),
-    pytest.param([cumulative(1, t, v, OLD) for t, v in SERIES_1 if t != -50],
-                 {60: (40, 0), 300: (70, 0)}, id="lost-export-inside-60s-loses-nothing"),
-    pytest.param([cumulative(1, -250, 1000, OLD), cumulative(1, -200, 1010, OLD),
-                  cumulative(1, -40, 5, -45), cumulative(1, -30, 8, -45)],
-                 {60: (8, 0), 300: (18, 0)}, id="reset-by-new-start-counts-new-value"),
-    pytest.param([cumulative(1, -250, 1000, OLD), cumulative(1, -200, 1010, OLD),
-                  cumulative(1, -40, 5, OLD), cumulative(1, -30, 8, OLD)],
-                 {60: (8, 0), 300: (18, 0)}, id="reset-by-lower-value-counts-new-value"),
-    pytest.param([cumulative(2, -250, 7, -260), cumulative(2, -30, 9, -260)],
-                 {60: (2, 0), 300: (9, 0)}, id="first-point-of-series-started-in-lookback-counts"),
-    pytest.param([cumulative(3, -30, 500, -850)], {60: (500, 0), 300: (500, 0)},
-                 id="series-started-in-lookback-before-window-counts"),
-    pytest.param([cumulative(1, t, v, OLD, model="other") for t, v in SERIES_1],
-                 {}, id="other-model-not-counted"),
-]
-
-
-@pytest.mark.parametrize(("rows", "expected"), CUMULATIVE)
-def test_cumulative_passive_requests(store, rows: list[dict], expected: dict) -> None:
-    synthetic.points(store, rows)
-    evaluate(store, config(), instant(0))
-    assert {w: c[3:] for w, c in windows(store, 0).items()} == expected
-
-
-PASSIVE = [
-    pytest.param([*passive_points(instant(-10), "m", {"ok": 50}),
-                  *passive_points(instant(-10), "other", {"500": 100}),
-                  *passive_points(instant(-10), "m", {"500": 100}, provider="anthropic")],
-                 ("healthy", "closed", 20, 0, 50, 0),
-                 "completion: error rate 0.0% over 5m (20 probes); app requests: 0 of 50 failed over 5m",
-                 id="matching-provider-and-model-counted-others-not"),
-    pytest.param(passive_points(instant(-10), "m", {"ok": 85, "500": 15}),
-                 ("degraded", "closed", 20, 0, 100, 15), None,  # see test_reason_of_app_errors
-                 id="app-errors-degrade-target-with-healthy-probes"),
-    # The applications' requests judge the target, not its probe kinds' breakers.
-    pytest.param(passive_points(instant(-10), "m", {"ok": 20, "500": 60}),
-                 ("unhealthy", "closed", 20, 0, 80, 60),
-                 "app requests: error rate 75.0% (at least 64.5% at 95% confidence) over 5m (60 of 80 failed)",
-                 id="app-errors-make-target-with-healthy-probes-unhealthy"),
-]
-
-
-@pytest.mark.parametrize(("rows", "expected", "reason"), PASSIVE)
-def test_passive_requests(store, rows: list[dict], expected: tuple, reason: str | None) -> None:
-    synthetic.points(store, [*probe_points("a", instant(-10), {"ok": 20}), *rows])
-    evaluate(store, config(), instant(0))
-    [row] = store.rows(SNAPSHOT, {"at": instant(0)})
-    assert tuple(row.values())[:6] == expected
-    assert reason is None or row["reason"] == reason
-    assert {w: c[3:] for w, c in windows(store, 0).items() if w < 3600} == {
-        60: expected[4:], 300: expected[4:]}
-
-
-def test_reason_of_app_errors_names_them(store) -> None:
-    synthetic.points(store, [*probe_points("a", instant(-10), {"ok": 20}),
-                             *passive_points(instant(-10), "m", {"ok": 85, "500": 15})])
-    evaluate(store, config(), instant(0))
-    [row] = store.rows(SNAPSHOT, {"at": instant(0)})
-    assert row["reason"] == ("app requests: error rate 15.0% (at least 9.3% at 95% confidence) "
-                             "over 5m (15 of 100 failed)")
-
-
-def test_app_errors_of_an_outage_do_not_hold_the_recovered_target_down(store) -> None:
-    synthetic.points(store, passive_points(instant(1), "m", {"500": 30}))
-    actual = run_steps(store, config(), [
-        (0, {"ok": 10}, ("healthy", "closed")),
-        (2, FAIL3, ("unhealthy", "open")), (8, None, ("unhealthy", "half_open")),
-        (10, "ok", ("unhealthy", "half_open")), (12, "ok", ("healthy", "closed")),
-        (14, "ok", ("healthy", "closed", 0, 3))])
-    assert actual == [("healthy", "closed"), ("unhealthy", "open"), ("unhealthy", "half_open"),
-                      ("unhealthy", "half_open"), ("healthy", "closed"),
-                      ("healthy", "closed", 0, 3)]
 
 
 def ratelimited(target: str):

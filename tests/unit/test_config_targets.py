@@ -16,9 +16,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 @pytest.mark.parametrize(("fixture", "message"), [
     pytest.param("invalid-probe-kind-for-protocol.yaml", "invalid-probe-kind-for-protocol.yaml:2: "
                  "targets[0]: probe kind 'http' is not available for protocol 'openai' (available: "
-                 "models, completion, stream)", id="probe-kind-for-protocol"),
+                 "models, completion, stream, context)", id="probe-kind-for-protocol"),
     pytest.param("invalid-probe-kind.yaml", "invalid-probe-kind.yaml:5: targets[0].probes[0]: Input "
-                 "should be 'models', 'completion', 'stream' or 'http'", id="probe-kind"),
+                 "should be 'models', 'completion', 'stream', 'http' or 'context'", id="probe-kind"),
     pytest.param("invalid-pool-name.yaml", "invalid-pool-name.yaml:2: targets[0].pool: pool 'b' is "
                  "also the name of the target at line 3; pools and targets share one namespace",
                  id="pool-name"),

@@ -68,7 +68,7 @@ class RecordingStore:
         self.executed: list[tuple[str, dict]] = []
 
     def rows(self, text: str, params: dict | None = None) -> list[dict]:
-        return [{"n": 1}]
+        return [] if text == sql.query("passive_sources") else [{"n": 1}]  # no applications
 
     def execute(self, text: str, params: dict | None = None) -> None:
         self.executed.append((text, params or {}))

@@ -37,6 +37,8 @@ RULES = {
     "llmhealth-all-unavailable": ("1m", "gt", 0, "critical"),
     "llmhealth-latency-p99-high": ("3m", "gt", 5, "warning"),
     "llmhealth-ratelimit-low": ("5m", "lt", 0.1, "warning"),
+    "llmhealth-ratelimit-exhaustion": ("0s", "lt", 60, "warning"),
+    "llmhealth-context-lost": ("10m", "lt", 0.9, "warning"),
     "llmhealth-slo-fast-burn": ("1m", "gt", 14.4, "critical"),
     "llmhealth-slo-slow-burn": ("5m", "gt", 6, "warning"),
     "llmhealth-storage-lag": ("1m", "gt", 60, "warning"),

@@ -61,6 +61,16 @@ LANDED = {
     "0047_schema_migrations_checksum.sql": "e630e0225ca043ba",
     "0048_health_notifications.sql": "b0aa8c9c4a94d796",
     "0049_health_cycles.sql": "26e459f9e94a0cfa",
+    "0050_health_points_from_ratelimit_reset.sql": "664b7a409df12420",
+    "0051_health_ratelimits.sql": "cf6e7aaa2fe9d4b1",
+    "0052_health_targets_forecast_and_kind_intervals.sql": "2b87d31d14b7a1d6",
+    "0053_health_snapshots_forecast_and_context.sql": "8793a5a0e8e44e69",
+    "0054_health_windows_context.sql": "383a4e8512d3bbd7",
+    "0055_health_passive_points.sql": "d13eab000bdc1ceb",
+    "0056_health_passive_points_from_histogram.sql": "e67abc5761af7038",
+    "0057_health_passive_points_from_exponential_histogram.sql": "307920c75d36798f",
+    "0058_health_passive.sql": "d31c1c361547acf1",
+    "0059_health_passive_unmatched_view.sql": "8a0596ac785772c1",
 }
 """The first 16 hex digits of each landed migration's SHA-256."""
 
