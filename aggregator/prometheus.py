@@ -45,7 +45,7 @@ def target_families(targets: Iterable[TargetHealth]) -> list[Metric]:
     """Every per-target family, with a series for each value the state has."""
     targets = tuple(targets)
     return [*_status_families(targets), *_kind_families(targets), *_slo_families(targets),
-            *_ratelimit_families(targets), *_issue19_families(targets)]
+            *_ratelimit_families(targets), *_forecast_context_families(targets)]
 
 
 def _status_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
@@ -128,7 +128,7 @@ def _ratelimit_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
     return [remaining, limit]
 
 
-def _issue19_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
+def _forecast_context_families(targets: tuple[TargetHealth, ...]) -> list[Metric]:
     exhaustion = _gauge("llmhealth_ratelimit_exhaustion_seconds", "Seconds until the resource runs "
                         "out at the current rate, before its limit resets (the aggregator's "
                         "forecast; no series when none runs out)", ["target", "resource"])

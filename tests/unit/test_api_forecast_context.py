@@ -1,4 +1,4 @@
-"""The API's state, `llmhealth status` and `GET /metrics` carry issue 19's two signals from the
+"""The API's state, `llmhealth status` and `GET /metrics` carry two signals from the
 snapshot: the rate-limit exhaustion forecast (null when nothing runs out before its reset) and
 the context preservation rate."""
 
