@@ -157,7 +157,8 @@ def test_the_endpoint_answers_get_activity_only(tmp_path: Path) -> None:
     assert (ok.status_code, ok.headers["content-type"]) == (200, "application/json")
     assert body["targets"][0]["last"][0]["outcome"] == "ok"
     assert body["export"]["taken"] is True and body["in_flight"] == []
-    assert (unknown.status_code, post.status_code, post.headers["allow"]) == (404, 405, "HEAD, GET")
+    assert (unknown.status_code, post.status_code) == (404, 405)
+    assert set(post.headers["allow"].split(", ")) == {"GET", "HEAD"}  # in no fixed order
 
 
 def test_a_client_that_sends_nothing_does_not_hold_up_others(tmp_path: Path) -> None:
