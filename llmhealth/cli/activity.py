@@ -18,12 +18,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from llmhealth.cli.common import ConfigOpt, app, fail, load
-from llmhealth_config.types import parse_duration
+from llmhealth.cli.common import ConfigOpt, app, fail, load, watch_interval
 
 PATH = "/api/diagnostics/activity"
 TIMEOUT = httpx.Timeout(5.0, connect=1.0)
-MIN_INTERVAL_S = 0.2
 OUTCOME_STYLE = {"ok": "green"}
 
 
@@ -138,16 +136,6 @@ def render(answer: Mapping[str, Any], error: str | None = None) -> RenderableTyp
     return Group(*parts)
 
 
-def _interval(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        fail(f"--interval: {exc}")
-    if not isinstance(seconds, float) or seconds < MIN_INTERVAL_S:
-        fail(f"--interval: at least {MIN_INTERVAL_S:g} s, e.g. 2s")
-    return seconds
-
-
 def _stop(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -206,7 +194,7 @@ def activity(
     from llmhealth.api_client import api_url
     from llmhealth.cli.reading import wide
 
-    every = _interval(interval)
+    every = watch_interval(interval)
     cfg = load(config)
     base = (url or api_url(cfg.aggregator.http_host, cfg.aggregator.http_port)).rstrip("/")
     with httpx.Client(base_url=base, timeout=TIMEOUT, trust_env=False,

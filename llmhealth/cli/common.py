@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from llmhealth_config import Config, ConfigError, load_config
+from llmhealth_config.types import parse_duration
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Health monitoring for LLM providers and models.")
@@ -57,3 +58,19 @@ def nested(pairs: dict[tuple[str, str], Any]) -> dict[str, Any]:
         if value is not None:
             out.setdefault(section, {})[key] = value
     return out
+
+
+MIN_INTERVAL_S = 0.2
+"""The shortest `--interval` of a live view (`status --watch`, `activity --watch`)."""
+
+
+def watch_interval(text: str) -> float:
+    """`--interval` of a live view in seconds; exits 2 naming the option when it is not a
+    duration of at least MIN_INTERVAL_S."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        fail(f"--interval: {exc}")
+    if not isinstance(seconds, float) or seconds < MIN_INTERVAL_S:
+        fail(f"--interval: at least {MIN_INTERVAL_S:g} s, e.g. 2s")
+    return seconds

@@ -12,20 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from llmhealth.cli.common import ConfigOpt, app, fail, load
-from llmhealth_config.types import parse_duration
-
-MIN_INTERVAL_S = 0.2
-
-
-def _interval(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        fail(f"--interval: {exc}")
-    if not isinstance(seconds, float) or seconds < MIN_INTERVAL_S:
-        fail(f"--interval: at least {MIN_INTERVAL_S:g} s, e.g. 2s")
-    return seconds
+from llmhealth.cli.common import ConfigOpt, app, fail, load, watch_interval
 
 
 @app.command()
@@ -52,7 +39,7 @@ def status(
     from llmhealth.cli.reading import StatusSource, watch_loop, wide
 
     cfg = load(config)
-    every = _interval(interval)
+    every = watch_interval(interval)
     api = None if url and not api_url_ else ApiClient(
         api_url_ or api_url(cfg.aggregator.http_host, cfg.aggregator.http_port))
     store_url = None if api_url_ and not url else (
