@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,11 +21,11 @@ from aggregator.api.server import ApiServer
 from aggregator.api_state import ApiState
 from aggregator.evaluate import Evaluator
 from aggregator.metrics_state import MetricsState
-from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.worker import Worker
-from llmhealth_config.model import Config, RetentionSettings
+from llmhealth_config.model import Config
 from llmhealth_config.product import PROBER_SERVICE_NAME
+from tests.conftest import migrated_store
 from tests.embedded.synthetic import instant, latency_point, point, points, probe_points
 
 pytestmark = pytest.mark.embedded
@@ -83,11 +82,8 @@ def _fill(store: EmbeddedStore) -> None:
 @pytest.fixture(scope="module")
 def store(engine_dir: Path) -> Iterator[EmbeddedStore]:
     """One migrated store for the module: filled and evaluated once, read by every test."""
-    db = EmbeddedStore(engine_dir, f"t_{uuid.uuid4().hex[:12]}")
-    migrate(db, RetentionSettings())
-    yield db
-    db.execute_in_default("DROP DATABASE IF EXISTS {db:Identifier}", {"db": db.database})
-    db.close()
+    with migrated_store(engine_dir) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import json
 import os
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +22,12 @@ from aggregator.api.server import ApiServer
 from aggregator.api_state import ApiState
 from aggregator.evaluate import Evaluator
 from aggregator.metrics_state import MetricsState
-from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.worker import Worker
 from llmhealth.cli import app
 from llmhealth.cli.history_view import render_history
-from llmhealth_config.model import Config, RetentionSettings, StoreSettings
+from llmhealth_config.model import Config, StoreSettings
+from tests.conftest import migrated_store
 from tests.embedded.conftest import PASSWORD, serve
 from tests.embedded.synthetic import instant, points, probe_points
 
@@ -52,19 +51,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def store(engine_dir: Path) -> Iterator[EmbeddedStore]:
-    db = EmbeddedStore(engine_dir, f"t_{uuid.uuid4().hex[:12]}")
-    migrate(db, RetentionSettings())
-    rows = []
-    for s in range(1, LAST, 2):
-        rows += probe_points("good", instant(s), "ok")
-        rows += probe_points("down", instant(s), "ok" if s < FAILS_FROM else "http_5xx")
-    points(db, rows)
-    evaluator = Evaluator(db, CONFIG)
-    for s in range(FIRST_EVALUATED, LAST, 2):
-        evaluator.evaluate(instant(s))
-    yield db
-    db.execute_in_default("DROP DATABASE IF EXISTS {db:Identifier}", {"db": db.database})
-    db.close()
+    with migrated_store(engine_dir) as db:
+        rows = []
+        for s in range(1, LAST, 2):
+            rows += probe_points("good", instant(s), "ok")
+            rows += probe_points("down", instant(s), "ok" if s < FAILS_FROM else "http_5xx")
+        points(db, rows)
+        evaluator = Evaluator(db, CONFIG)
+        for s in range(FIRST_EVALUATED, LAST, 2):
+            evaluator.evaluate(instant(s))
+        yield db
 
 
 @pytest.fixture(scope="module")

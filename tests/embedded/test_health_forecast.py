@@ -12,7 +12,6 @@ takes effect at once). thresholds.ratelimit_exhaustion is 60 s.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from aggregator.evaluate import evaluate
-from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
-from llmhealth_config.model import Config, RetentionSettings
+from llmhealth_config.model import Config
+from tests.conftest import migrated_store
 from tests.embedded import synthetic
 from tests.embedded.synthetic import T0, instant, point, probe_points
 
@@ -151,15 +150,12 @@ CASES = [
 @pytest.fixture(scope="module")
 def evaluated(engine_dir: Path) -> Iterator[EmbeddedStore]:
     """Every case as a target of its own, evaluated once at T0 (one evaluation for all)."""
-    store = EmbeddedStore(engine_dir, f"t_{uuid.uuid4().hex[:12]}")
-    migrate(store, RetentionSettings())
-    names = [case.id for case in CASES]
-    synthetic.points(store, [row for case in CASES
-                             for row in rows(case.values[0], target=case.id)])
-    evaluate(store, config(*names), instant(0))
-    yield store
-    store.execute_in_default("DROP DATABASE IF EXISTS {db:Identifier}", {"db": store.database})
-    store.close()
+    with migrated_store(engine_dir) as store:
+        names = [case.id for case in CASES]
+        synthetic.points(store, [row for case in CASES
+                                 for row in rows(case.values[0], target=case.id)])
+        evaluate(store, config(*names), instant(0))
+        yield store
 
 
 @pytest.mark.parametrize(("reports", "forecast", "snapshot"), CASES)

@@ -13,18 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from aggregator.migrate import migrate
 from aggregator.notify import Notifier
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.worker import Worker
-from llmhealth_config.model import Config, RetentionSettings
+from llmhealth_config.model import Config
+from tests.conftest import migrated_store
 from tests.embedded import synthetic
 from tests.embedded.synthetic import T0, instant
 from tests.unit.test_notify_delivery import HttpReceiver
@@ -53,23 +52,20 @@ def config(**notifications) -> Config:
 def evaluated(engine_dir: Path) -> Iterator[tuple[EmbeddedStore, list[datetime]]]:
     """The scenario evaluated once by a Worker; yields the store and the instants its
     listener heard, in order."""
-    store = EmbeddedStore(engine_dir, f"t_{uuid.uuid4().hex[:12]}")
-    migrate(store, RetentionSettings())
-    worker = Worker(store, config())
-    heard: list[datetime] = []
-    worker.add_listener(heard.append)
-    for offset, probes in STEPS:
-        rows = [row for target in ("a", "b") for row in synthetic.step_rows(
-            target, instant(offset) - timedelta(seconds=1), probes)]
-        synthetic.points(store, rows)
-        worker.run_once(now=instant(offset).timestamp())
-    assert [(e[0], e[1], e[3], e[4]) for e in synthetic.events(store) if e[2] == "status"] == [
-        (0, "a", "new", "healthy"), (0, "b", "new", "healthy"),
-        (8, "a", "healthy", "unhealthy"), (8, "b", "healthy", "unhealthy"),
-        (16, "a", "unhealthy", "healthy"), (16, "b", "unhealthy", "healthy")]
-    yield store, heard
-    store.execute_in_default("DROP DATABASE IF EXISTS {db:Identifier}", {"db": store.database})
-    store.close()
+    with migrated_store(engine_dir) as store:
+        worker = Worker(store, config())
+        heard: list[datetime] = []
+        worker.add_listener(heard.append)
+        for offset, probes in STEPS:
+            rows = [row for target in ("a", "b") for row in synthetic.step_rows(
+                target, instant(offset) - timedelta(seconds=1), probes)]
+            synthetic.points(store, rows)
+            worker.run_once(now=instant(offset).timestamp())
+        assert [(e[0], e[1], e[3], e[4]) for e in synthetic.events(store) if e[2] == "status"] == [
+            (0, "a", "new", "healthy"), (0, "b", "new", "healthy"),
+            (8, "a", "healthy", "unhealthy"), (8, "b", "healthy", "unhealthy"),
+            (16, "a", "unhealthy", "healthy"), (16, "b", "unhealthy", "healthy")]
+        yield store, heard
 
 
 def receivers(server: HttpReceiver, prefix: str) -> tuple[dict, dict[str, str]]:

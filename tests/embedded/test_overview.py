@@ -8,7 +8,6 @@ queries, at most once per 30 s whoever asks."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,10 +21,10 @@ from aggregator.api.server import ApiServer
 from aggregator.api_state import ApiState
 from aggregator.evaluate import Evaluator
 from aggregator.metrics_state import MetricsState
-from aggregator.migrate import migrate
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.worker import Worker
-from llmhealth_config.model import Config, RetentionSettings
+from llmhealth_config.model import Config
+from tests.conftest import migrated_store
 from tests.embedded.synthetic import T0, instant, latency_point, points, probe_points
 
 pytestmark = pytest.mark.embedded
@@ -61,11 +60,8 @@ def _fill(store: EmbeddedStore) -> None:
 
 @pytest.fixture(scope="module")
 def store(engine_dir: Path) -> Iterator[EmbeddedStore]:
-    db = EmbeddedStore(engine_dir, f"t_{uuid.uuid4().hex[:12]}")
-    migrate(db, RetentionSettings())
-    yield db
-    db.execute_in_default("DROP DATABASE IF EXISTS {db:Identifier}", {"db": db.database})
-    db.close()
+    with migrated_store(engine_dir) as db:
+        yield db
 
 
 class Counting:

@@ -9,7 +9,6 @@ import base64
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +16,7 @@ import httpx
 import pytest
 
 from aggregator import sql
-from aggregator.migrate import migrate
-from aggregator.store.embedded import EmbeddedStore
-from llmhealth_config.model import RetentionSettings
+from tests.conftest import migrated_store
 from tests.embedded.conftest import PASSWORD, READER_PASSWORD, Endpoint, endpoint_for
 
 pytestmark = pytest.mark.embedded
@@ -36,11 +33,8 @@ def provider_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def shared(engine_dir: Path) -> Iterator[Endpoint]:
     """One endpoint for the tests that change nothing (each attack must leave the store as is)."""
-    db = EmbeddedStore(engine_dir, f"t_{uuid.uuid4().hex[:12]}")
-    migrate(db, RetentionSettings())
-    yield from endpoint_for(db)
-    db.execute_in_default("DROP DATABASE IF EXISTS {db:Identifier}", {"db": db.database})
-    db.close()
+    with migrated_store(engine_dir) as db:
+        yield from endpoint_for(db)
 
 
 @pytest.fixture
