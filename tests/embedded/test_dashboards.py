@@ -56,7 +56,7 @@ DEMO_RULES = {
     "llmhealth-latency-p99-high": "rows",
     "llmhealth-ratelimit-low": "quiet",
     "llmhealth-ratelimit-exhaustion": "runs",  # no demo model's limit runs out
-    "llmhealth-context-lost": "runs",  # the demo runs no context probes
+    "llmhealth-context-lost": "quiet",  # demo-anthropic's context probes keep the first turn
     "llmhealth-slo-fast-burn": "fires",
     "llmhealth-slo-slow-burn": "fires",
     "llmhealth-storage-lag": "quiet",
@@ -99,7 +99,8 @@ def _count(demo: dict, sql: str) -> int:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """One `llmhealth run` of the built-in demo, read as `reader` once every table a panel
-    reads has rows: the first SLO row of demo-down (written at a minute's first instant)."""
+    reads has rows: the first SLO row of demo-down (written at a minute's first instant) and
+    demo-anthropic's first context preservation rate."""
     # The aggregator's HTTP API on a free port (where this version has one), so that this run
     # and another beside it do not both claim the default.
     settings = ({"aggregator": {"http_port": free_ports(1)[0]}}
@@ -110,7 +111,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             elapsed = time.monotonic() - pipeline["started"]
             try:
                 ready = _count(pipeline, "SELECT count() FROM health_slo WHERE target = 'demo-down' "
-                                         "AND burn_rate_5m IS NOT NULL") > 0
+                                         "AND burn_rate_5m IS NOT NULL") > 0 and _count(
+                    pipeline, "SELECT count() FROM health_snapshots WHERE target = "
+                              "'demo-anthropic' AND context_preservation_rate IS NOT NULL") > 0
             except (AssertionError, httpx.HTTPError):
                 ready = False  # the store is starting or migrating
             if ready and elapsed >= MIN_DEMO_S:
