@@ -4,7 +4,8 @@ In this process: the embedded store (chDB) with its ClickHouse HTTP endpoint (as
 store` serves it), the aggregator worker with its HTTP API (`GET /metrics`, as `llmhealth
 aggregator` serves it) and the live view. Child processes, each the same
 command as when the part runs alone: the simulator (demo only), `llmhealth collector` (which
-becomes rotel) and `llmhealth prober`.
+becomes rotel), `llmhealth prober` and the demo application (demo only, when the `demo` extra
+is installed: llmhealth/run/demo.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from aggregator.store.serve import serving
 from llmhealth.probe_runner import OnceRunner
 from llmhealth.run import environment
 from llmhealth.run.children import Child
+from llmhealth.run.demo import demo_app_command
 from llmhealth.run.ports import PortInUse, check_free
 from llmhealth_config.model import Config
 
@@ -78,6 +80,13 @@ def _children(config: Config, run_dir: Path, demo: bool, store_password: str) ->
     children.append(Child("prober",
                           [*llmhealth, "prober", "--config", str(config_file), "--log-level", "debug"],
                           environment.prober(os.environ, config.targets)))
+    if demo:
+        app = demo_app_command(config)
+        if app:
+            children.append(Child("demo-app", app))
+        else:
+            log.warning("no demo application (passive traffic): it needs the demo extra, "
+                        "pip install 'llmhealth[demo]'")
     return children
 
 
@@ -116,8 +125,8 @@ async def run_pipeline(config: Config, *, demo: bool, console: Console, live: bo
                        exposure: str | None = None) -> int:
     """Run until SIGINT, SIGTERM or SIGHUP; return the exit code. Raises PortInUse/StoreError
     at start. Once children may have started, however the run ends (a signal or an exception,
-    the status view's included), the children are stopped, prober first, then the aggregator
-    and the store; an exception is raised after that. `exposure` is logged as a warning once
+    the status view's included), the children are stopped, the exporters first (demo
+    application, prober), then the aggregator and the store; an exception is raised after that. `exposure` is logged as a warning once
     the store listens (access.exposure_warning: the store is reachable from other machines)."""
     ports = _ports(config, demo)
     api, prober = {API: ports.pop(API)}, {PROBER: ports.pop(PROBER)}
@@ -170,7 +179,7 @@ async def _supervise(store: EmbeddedStore, config: Config, demo: bool, store_pas
         log.info("stopping …")
         status_task.cancel()
         await asyncio.wait([status_task])
-        for child in reversed(children):  # prober first, so its last export reaches rotel
+        for child in reversed(children):  # the exporters first: their last export reaches rotel
             await child.stop()
         service.stop()
     return status_task

@@ -101,6 +101,25 @@ def test_half_failing_target_is_never_healthy_after_its_first_minute(pipeline: d
     assert any(r["status"] == "unhealthy" for r in rows), rows[-3:]
 
 
+def test_demo_application_requests_count_on_their_targets(pipeline: dict) -> None:
+    """The demo application (the official openai client under its OpenTelemetry
+    instrumentation, llmhealth/run/demo.py) sends to demo-healthy, demo-flaky and
+    demo-coinflip: its requests show in their snapshots, failures included, and nowhere else."""
+    counted = """SELECT target, max(passive_requests) AS n, max(passive_errors) AS e
+                 FROM health_snapshots WHERE kind = 'target' GROUP BY target"""
+    while True:
+        rows = {r["target"]: r for r in query(pipeline, counted)}
+        coinflip = rows.get("demo-coinflip", {})
+        if rows.get("demo-healthy", {}).get("n") and coinflip.get("e"):
+            break
+        assert time.monotonic() - pipeline["started"] < DEADLINE_S * 2, (rows, pipeline["log"].read_text())
+        time.sleep(2)
+    assert rows["demo-healthy"]["e"] == 0 and coinflip["e"] < coinflip["n"], rows
+    assert {t for t, r in rows.items() if r["n"]} <= {"demo-healthy", "demo-flaky", "demo-coinflip"}
+    [source] = query(pipeline, """SELECT DISTINCT service, provider FROM health_passive_points""")
+    assert source == {"service": "llmhealth-demo-app", "provider": "openai"}
+
+
 def test_rows_in_every_written_table(pipeline: dict) -> None:
     counts = query(pipeline, """SELECT
         (SELECT count() FROM otel_metrics_sum) AS sum,

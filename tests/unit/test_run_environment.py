@@ -1,5 +1,6 @@
 """What each child of `llmhealth run` finds in its environment (llmhealth/run/environment.py),
-and that the prober's configuration is the one the supervisor dumped for it."""
+and that the prober's configuration is the one the supervisor dumped for it; the demo
+adds its application."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llmhealth.run import environment, rotel
+from llmhealth.run import demo, environment, rotel
 from llmhealth.run.children import Child
 from llmhealth.run.demo import with_demo_targets
 from llmhealth.run.pipeline import _children
@@ -82,3 +83,27 @@ def test_prober_uses_the_config_dumped_for_it(tmp_path: Path,
     for name in set(os.environ) - set(prober.env):
         monkeypatch.delenv(name)
     assert load_config(dumped) == config
+
+
+def test_demo_application_sends_to_the_simulator_and_exports_to_the_collector(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's children end with the demo application, which sees nothing of the
+    supervisor's environment but the allowlist; without the `demo` extra there is none."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    config = with_demo_targets(load_config(None, {"collector": {"grpc_port": 4999},
+                                                  "simulator": {"port": 8999},
+                                                  "store": {"data_dir": str(tmp_path)}}))
+    children = _children(config, tmp_path, demo=True, store_password="p")
+    app = children[-1]
+    assert app.name == "demo-app"
+    assert app.argv[1:3] == ["-m", "simulator.traffic"]
+    assert app.argv[app.argv.index("--otlp") + 1] == "http://127.0.0.1:4999"
+    routes = [app.argv[i + 1] for i, arg in enumerate(app.argv) if arg == "--route"]
+    assert routes == [f"{m}@http://127.0.0.1:8999/v1" for m in ("demo-healthy", "demo-flaky",
+                                                               "demo-coinflip")]
+    assert "OPENAI_API_KEY" not in app.env
+    assert [c.name for c in _children(config, tmp_path, demo=False, store_password="p")] == \
+        ["rotel", "prober"]
+    monkeypatch.setattr(demo, "DEMO_APP_MODULES", ("openai", "no_such_module.instrumentation"))
+    assert [c.name for c in _children(config, tmp_path, demo=True, store_password="p")] == \
+        ["simulator", "rotel", "prober"]
