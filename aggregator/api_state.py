@@ -18,7 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator import sql
-from aggregator.api.models import STATUSES, WORST_FIRST, Freshness, PoolHealth, Status, TargetHealth
+from aggregator.api.models import (
+    STATUSES,
+    WORST_FIRST,
+    Freshness,
+    PoolHealth,
+    Status,
+    TargetHealth,
+    Unmatched,
+)
 from aggregator.api.rows import pool_health, target_health, unevaluated_target
 from aggregator.api_events import EventHub, EventId, Message, transitions
 from aggregator.latest_refresh import LatestRefresh
@@ -42,13 +50,15 @@ later reads look at what was stored since the previous one and carry older ones 
 class HealthView:
     """The state of instant `instant` (None: no evaluation read yet), read at `read_at` (seconds
     since the epoch): every target and pool by name, each pool's members and each model's
-    targets. Configured targets and pools without a row at the instant are `unknown`."""
+    targets, and the applications' requests no target claimed. Configured targets and pools
+    without a row at the instant are `unknown`."""
 
     instant: datetime | None
     read_at: float | None
     targets: Mapping[str, TargetHealth]
     pools: Mapping[str, PoolHealth]
     models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    unmatched: Unmatched = field(default_factory=Unmatched)
 
     @classmethod
     def empty(cls, config: Config) -> HealthView:
@@ -77,8 +87,11 @@ class HealthView:
         for name, target in targets.items():
             if target.model:
                 models.setdefault(target.model, []).append(name)
+        first = rows[0] if rows else {}
+        unmatched = Unmatched(requests_1h=float(first.get("unmatched_requests_1h") or 0),
+                              errors_1h=float(first.get("unmatched_errors_1h") or 0))
         return cls(instant, read_at, dict(sorted(targets.items())), pools,
-                   {m: tuple(sorted(n)) for m, n in sorted(models.items())})
+                   {m: tuple(sorted(n)) for m, n in sorted(models.items())}, unmatched)
 
     @property
     def names(self) -> list[str]:

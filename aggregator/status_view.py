@@ -1,4 +1,5 @@
-"""The status table shown by `llmhealth status` and the live view of `llmhealth run`, and the\nterminal-sized live table of `llmhealth status --watch` (LiveStatus)."""
+"""The status table shown by `llmhealth status` and the live view of `llmhealth run`, and the
+terminal-sized live table of `llmhealth status --watch` (LiveStatus)."""
 
 from __future__ import annotations
 
@@ -24,20 +25,30 @@ FIELDS = ("target", "kind", "status", "reason", "breaker", "consecutive_failures
           "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
           "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms",
           "ratelimit_exhausted_resource", "ratelimit_exhausted_in_s", "context_preservation_rate",
+          "passive_requests", "passive_errors",
+          "passive_latency_p50_ms", "passive_latency_p90_ms", "passive_latency_p99_ms",
           "evaluated_at")
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Applications' requests that no target claimed over the last hour, and how many failed."""
+
+    requests: float
+    errors: float
 
 
 class StatusUnavailable(Exception):
     """The store could not be asked; the text says where and what to do."""
 
 
-def fetch_over_http(url: str, database: str, auth: tuple[str, str],
-                    timeout: float = 5.0) -> list[dict[str, Any]]:
-    """The latest snapshot per target from a ClickHouse HTTP endpoint (embedded or server),
-    logged in as `auth` (user, password)."""
+def fetch_over_http(url: str, database: str, auth: tuple[str, str], timeout: float = 5.0,
+                    query: str = "latest_status") -> list[dict[str, Any]]:
+    """The rows of clickhouse/queries/`query`.sql (by default the latest snapshot per target)
+    from a ClickHouse HTTP endpoint (embedded or server), logged in as `auth` (user, password)."""
     try:
         response = httpx.post(url, params={"database": database, "default_format": "JSONEachRow"},
-                              content=sql.query("latest_status").encode(), auth=auth,
+                              content=sql.query(query).encode(), auth=auth,
                               timeout=timeout)
     except httpx.HTTPError as exc:
         raise StatusUnavailable(f"cannot reach the store at {url} ({exc}); is `llmhealth run` "
@@ -62,10 +73,26 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * float(value):.1f}"
 
 
-def render(rows: Sequence[dict[str, Any]]) -> Table:
+def _apps(row: dict[str, Any]) -> str:
+    """`3 of 120`: the applications' failed and all requests (passive traffic), if any."""
+    requests = float(row.get("passive_requests") or 0)
+    return f"{float(row.get('passive_errors') or 0):,.0f} of {requests:,.0f}" if requests else "-"
+
+
+def unmatched_note(unmatched: Unmatched | None) -> str | None:
+    """The line that says how many applications' requests no target claimed in the last hour
+    (None when there were none, or they could not be read)."""
+    if unmatched is None or not unmatched.requests:
+        return None
+    return (f"{unmatched.requests:,.0f} application requests in the last hour matched no target "
+            f"({unmatched.errors:,.0f} failed): SELECT * FROM health_passive_unmatched lists them, "
+            "a target's passive: selector claims them (docs/configuration.md, Passive traffic)")
+
+
+def render(rows: Sequence[dict[str, Any]], unmatched: Unmatched | None = None) -> Table:
     table = Table(title="llmhealth: latest status per target", expand=False)
     for header in ("target", "status", "reason", "breaker", "err %", "lat p50", "p90", "p99 ms",
-                   "ttft p50", "p90", "p99 ms", "runs out", "ctx %", "evaluated"):
+                   "ttft p50", "p90", "p99 ms", "runs out", "ctx %", "apps failed", "evaluated"):
         table.add_column(header, overflow="fold",
                          justify="right" if header not in ("target", "status", "reason", "breaker") else "left")
     for row in rows:
@@ -76,11 +103,13 @@ def render(rows: Sequence[dict[str, Any]]) -> Table:
             f"{100 * float(row['error_rate']):.1f}",
             _ms(row["latency_p50_ms"]), _ms(row["latency_p90_ms"]), _ms(row["latency_p99_ms"]),
             _ms(row["ttft_p50_ms"]), _ms(row["ttft_p90_ms"]), _ms(row["ttft_p99_ms"]),
-            _runs_out(row), _percent(row.get("context_preservation_rate")),
+            _runs_out(row), _percent(row.get("context_preservation_rate")), _apps(row),
             str(row["evaluated_at"])[11:19],
         )
     if not rows:
         table.caption = "no snapshots yet: the first evaluation runs within one aggregator interval"
+    elif note := unmatched_note(unmatched):
+        table.caption = note
     return table
 
 
@@ -105,6 +134,7 @@ class StatusReading:
     stale: bool = False
     error: str | None = None
     failed_at: datetime | None = None
+    unmatched: Unmatched | None = None
 
 
 def counts(rows: Sequence[dict[str, Any]], kind: str) -> dict[str, int]:
@@ -217,6 +247,8 @@ class LiveStatus:
         if not reading.rows and not reading.error:
             yield Text("no snapshots yet: the first evaluation runs within one aggregator "
                        "interval", style="dim")
+        if note := unmatched_note(reading.unmatched):
+            yield Text(note, style="dim", no_wrap=True, overflow="ellipsis")
 
     def _table(self, rows: Sequence[dict[str, Any]], width: int) -> Table:
         names = [r["target"] + (" (pool)" if r.get("kind") == "pool" else "") for r in rows]

@@ -146,6 +146,10 @@ def status_rows(detailed: Mapping[str, Any]) -> list[dict[str, Any]]:
             "ratelimit_exhausted_resource": (t.get("ratelimit_exhaustion") or {}).get("resource", ""),
             "ratelimit_exhausted_in_s": (t.get("ratelimit_exhaustion") or {}).get("in_s"),
             "context_preservation_rate": t.get("context_preservation_rate"),
+            "passive_requests": t.get("passive_requests", 0.0),
+            "passive_errors": t.get("passive_errors", 0.0),
+            **{f"passive_latency_{p}_ms": _ms(t.get("passive_latency_s"), p)
+               for p in ("p50", "p90", "p99")},
             "evaluated_at": at})
     for p in sorted(detailed.get("pools") or [], key=lambda p: p["pool"]):
         rows.append({
@@ -154,5 +158,7 @@ def status_rows(detailed: Mapping[str, Any]) -> list[dict[str, Any]]:
             "errors": p["errors"], "error_rate": p["error_rate"],
             **{f"{signal}_{q}_ms": None for signal in ("latency", "ttft") for q in ("p50", "p90", "p99")},
             "ratelimit_exhausted_resource": "", "ratelimit_exhausted_in_s": None,
-            "context_preservation_rate": None, "evaluated_at": at})
+            "context_preservation_rate": None, "passive_requests": 0.0, "passive_errors": 0.0,
+            **{f"passive_latency_{q}_ms": None for q in ("p50", "p90", "p99")},
+            "evaluated_at": at})
     return rows

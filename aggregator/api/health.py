@@ -45,7 +45,7 @@ async def get_summary(request: Request) -> Summary:
 
 def detailed(state: ApiState, view: HealthView) -> Detailed:
     return Detailed(freshness=state.freshness(view), targets=list(view.targets.values()),
-                    pools=list(view.pools.values()))
+                    pools=list(view.pools.values()), unmatched=view.unmatched)
 
 
 @router.get("/detailed", response_model=Detailed)

@@ -118,7 +118,15 @@ class Availability(Model):
         description="successful probes / probes (reachability), per window")
     rate_limited: dict[str, float | None] = Field(
         description="rate-limited probes (left out of both), per window")
-    burn_rates: dict[str, float | None] = Field(description="SLO burn rate per window (5m … 3d)")
+    by_applications: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="as users saw it: the applications' successful requests / their requests "
+                    "(429s left out), per window; null without any")
+    application_requests: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="the applications' requests matched to the target (429s left out), per window")
+    burn_rates: dict[str, float | None] = Field(description="SLO burn rate per window (5m … 3d), "
+                                                            "probes and applications' requests together")
     burn_page: bool | None
     burn_ticket: bool | None
 
@@ -146,6 +154,9 @@ class TargetHealth(Model):
     errors_by_type: dict[str, float]
     passive_requests: float
     passive_errors: float
+    passive_latency_s: Quantiles = Field(
+        default_factory=Quantiles,
+        description="the applications' successful requests' duration over the status window")
     latency_s: Quantiles
     ttft_s: Quantiles
     tokens_per_second_p50: float | None
@@ -202,10 +213,19 @@ class WorstTarget(Model):
     error_rate: float
 
 
+class Unmatched(Model):
+    """Applications' requests that no target claimed over the hour before the evaluated instant
+    (`SELECT * FROM health_passive_unmatched` lists them by source)."""
+
+    requests_1h: float = 0.0
+    errors_1h: float = 0.0
+
+
 class Detailed(Model):
     freshness: Freshness
     targets: list[TargetHealth]
     pools: list[PoolHealth]
+    unmatched: Unmatched = Field(default_factory=Unmatched)
 
 
 class TargetAnswer(Model):

@@ -119,6 +119,8 @@ def _availability(row: Mapping[str, Any]) -> Availability | None:
     return Availability(by_time=pick("availability", WINDOWS),
                         by_execution=pick("reachability", WINDOWS),
                         rate_limited=pick("rate_limited", WINDOWS),
+                        by_applications=pick("passive_success", WINDOWS),
+                        application_requests=pick("passive_requests", WINDOWS),
                         burn_rates=pick("burn_rate", BURN_WINDOWS),
                         burn_page=bool(row.get("burn_page")), burn_ticket=bool(row.get("burn_ticket")))
 
@@ -165,6 +167,7 @@ def target_health(row: Mapping[str, Any], config: Config,
         errors_by_type=_counts(row.get("error_types"), row.get("error_counts")),
         passive_requests=number(row.get("passive_requests")) or 0.0,
         passive_errors=number(row.get("passive_errors")) or 0.0,
+        passive_latency_s=_quantiles(row, "passive_latency"),
         latency_s=_quantiles(row, "latency"), ttft_s=_quantiles(row, "ttft"),
         tokens_per_second_p50=number(row.get("tokens_per_second_p50")),
         stream_completion_rate=number(row.get("stream_completion_rate")),

@@ -1,16 +1,20 @@
 -- The state the HTTP API serves (aggregator/api_state.py, docs/api.md), read once after each
 -- evaluated instant {at}, never per request: one row per target and pool evaluated at {at}, with
 --   the snapshot: status, reason, the rules checked, the status window's counts, errors by type,
---   quantiles, tokens/s, stream completion, the lowest rate-limit remaining, the soonest
---   rate-limit run-out the forecast expects and the context preservation rate (health_snapshots);
+--   quantiles (the probes' and the applications'), tokens/s, stream completion, the lowest
+--   rate-limit remaining, the soonest rate-limit run-out the forecast expects and the context
+--   preservation rate (health_snapshots);
 --   each probe kind's verdict, breaker and counts, one JSON object per kind (health_kinds);
---   the latest availability, reachability and rate-limited counts written by {at} (health_slo,
---   a row per minute: the newest of the last 5 minutes);
+--   the latest availability, reachability and rate-limited counts, and the applications'
+--   requests and success share (as users saw it), written by {at} (health_slo, a row per
+--   minute: the newest of the last 5 minutes);
 --   the provider's latest rate-limit remaining, limit and reset per resource within the status
 --   window, and the latest retry-after with the time it was reported (the prober's
 --   llmhealth.ratelimit.* gauges, service {service});
 --   the newest successful and failed probe result stored after {since} and by {at}
---   (health_points: the API carries older ones forward between refreshes).
+--   (health_points: the API carries older ones forward between refreshes);
+--   on every row, the applications' requests no target claimed in the hour before {at}, and
+--   their errors (health_passive; passive_unmatched.sql reads the same for `llmhealth status`).
 -- Times are seconds since the epoch (Float64), so that every store interface returns numbers.
 WITH
 snapshots AS (
@@ -19,7 +23,8 @@ snapshots AS (
            passive_requests, passive_errors, latency_p50_s, latency_p90_s, latency_p99_s,
            ttft_p50_s, ttft_p90_s, ttft_p99_s, tokens_per_second_p50, stream_completion_rate,
            ratelimit_remaining_min, pool, rules, ratelimit_exhausted_in_s,
-           ratelimit_exhausted_resource, ratelimit_reset_in_s, context_preservation_rate
+           ratelimit_exhausted_resource, ratelimit_reset_in_s, context_preservation_rate,
+           passive_latency_p50_s, passive_latency_p90_s, passive_latency_p99_s
     FROM health_snapshots
     WHERE evaluated_at = {at:DateTime64(3, 'UTC')}
     LIMIT 1 BY target, kind
@@ -42,7 +47,9 @@ slo AS (
            reachability_1h, reachability_24h, reachability_7d, reachability_30d,
            rate_limited_1h, rate_limited_24h, rate_limited_7d, rate_limited_30d,
            burn_rate_5m, burn_rate_30m, burn_rate_1h, burn_rate_6h, burn_rate_3d,
-           burn_page, burn_ticket
+           burn_page, burn_ticket, passive_requests_1h, passive_requests_24h,
+           passive_requests_7d, passive_requests_30d, passive_success_1h, passive_success_24h,
+           passive_success_7d, passive_success_30d
     FROM health_slo
     WHERE evaluated_at > {at:DateTime64(3, 'UTC')} - INTERVAL 5 MINUTE
       AND evaluated_at <= {at:DateTime64(3, 'UTC')}
@@ -75,6 +82,13 @@ ratelimits AS (
     FROM gauges
     GROUP BY target
 ),
+unmatched AS (
+    SELECT toFloat64(sum(requests)) AS unmatched_requests_1h,
+           toFloat64(sum(requests - ok)) AS unmatched_errors_1h
+    FROM health_passive FINAL
+    WHERE unit = 'minute' AND target = ''
+      AND bucket >= {at:DateTime64(3, 'UTC')} - INTERVAL 1 HOUR AND bucket < {at:DateTime64(3, 'UTC')}
+),
 outcomes AS (
     SELECT target,
            maxIf(toUnixTimestamp64Milli(time) / 1000, outcome = 'ok') AS success_s,
@@ -104,6 +118,8 @@ SELECT s.target AS target, s.kind AS kind, s.status AS status, s.reason AS reaso
        s.ratelimit_exhausted_resource AS ratelimit_exhausted_resource,
        s.ratelimit_reset_in_s AS ratelimit_reset_in_s,
        s.context_preservation_rate AS context_preservation_rate,
+       s.passive_latency_p50_s AS passive_latency_p50_s, s.passive_latency_p90_s AS passive_latency_p90_s,
+       s.passive_latency_p99_s AS passive_latency_p99_s,
        s.rules.name AS rule_names, s.rules.value AS rule_values, s.rules.limit AS rule_limits,
        s.rules.held AS rule_held,
        k.kinds_json AS kinds_json,
@@ -117,13 +133,21 @@ SELECT s.target AS target, s.kind AS kind, s.status AS status, s.reason AS reaso
        if(o.target != '', toFloat64(o.rate_limited_30d), NULL) AS rate_limited_30d,
        o.burn_rate_5m AS burn_rate_5m, o.burn_rate_30m AS burn_rate_30m,
        o.burn_rate_1h AS burn_rate_1h, o.burn_rate_6h AS burn_rate_6h, o.burn_rate_3d AS burn_rate_3d,
+       if(o.target != '', toFloat64(o.passive_requests_1h), NULL) AS passive_requests_1h,
+       if(o.target != '', toFloat64(o.passive_requests_24h), NULL) AS passive_requests_24h,
+       if(o.target != '', toFloat64(o.passive_requests_7d), NULL) AS passive_requests_7d,
+       if(o.target != '', toFloat64(o.passive_requests_30d), NULL) AS passive_requests_30d,
+       o.passive_success_1h AS passive_success_1h, o.passive_success_24h AS passive_success_24h,
+       o.passive_success_7d AS passive_success_7d, o.passive_success_30d AS passive_success_30d,
        o.burn_page AS burn_page, o.burn_ticket AS burn_ticket, o.target != '' AS has_slo,
        r.ratelimits_json AS ratelimits_json, r.retry_after_s AS retry_after_s,
        r.retry_after_reported_s AS retry_after_reported_s,
        if(p.success_s > 0, p.success_s, NULL) AS last_success_s,
        if(p.failure_s > 0, p.failure_s, NULL) AS last_failure_s,
-       p.failure_type AS last_failure_type
+       p.failure_type AS last_failure_type,
+       u.unmatched_requests_1h AS unmatched_requests_1h, u.unmatched_errors_1h AS unmatched_errors_1h
 FROM snapshots AS s
+CROSS JOIN unmatched AS u
 LEFT JOIN kinds AS k ON k.target = s.target
 LEFT JOIN slo AS o ON o.target = s.target
 LEFT JOIN ratelimits AS r ON r.target = s.target

@@ -10,7 +10,8 @@
 -- for a `completion` that fails.
 -- Applications' requests (health_passive, matched to the target; 429s left out likewise) count
 -- in the burn rates with the probes: the error budget is spent by what users saw. Availability
--- and reachability stay the probes' (the API reports the applications' apart).
+-- and reachability stay the probes'; the applications' own (their successful requests / their
+-- requests, per window: availability as users saw it) are reported apart (passive_*).
 INSERT INTO health_slo
 WITH
 toStartOfHour({at:DateTime64(3, 'UTC')}) AS this_hour,
@@ -100,6 +101,10 @@ totals AS (
            r_1h + sumIf(passive_requests, in_1h) AS b_1h, o_1h + sumIf(passive_ok, in_1h) AS k_1h,
            r_6h + sumIf(passive_requests, in_6h) AS b_6h, o_6h + sumIf(passive_ok, in_6h) AS k_6h,
            r_3d + sumIf(passive_requests, in_3d) AS b_3d, o_3d + sumIf(passive_ok, in_3d) AS k_3d,
+           sumIf(passive_requests, in_1h) AS p_1h, sumIf(passive_ok, in_1h) AS q_1h,
+           sumIf(passive_requests, in_24h) AS p_24h, sumIf(passive_ok, in_24h) AS q_24h,
+           sumIf(passive_requests, in_7d) AS p_7d, sumIf(passive_ok, in_7d) AS q_7d,
+           sumIf(passive_requests, in_30d) AS p_30d, sumIf(passive_ok, in_30d) AS q_30d,
            sumIf(data_minutes, in_1h) AS d_1h, sumIf(ok_minutes, in_1h) AS u_1h,
            sumIf(data_minutes, in_24h) AS d_24h, sumIf(ok_minutes, in_24h) AS u_24h,
            sumIf(data_minutes, in_7d) AS d_7d, sumIf(ok_minutes, in_7d) AS u_7d,
@@ -130,5 +135,13 @@ SELECT target,
        l_1h AS rate_limited_1h,
        l_24h AS rate_limited_24h,
        l_7d AS rate_limited_7d,
-       l_30d AS rate_limited_30d
+       l_30d AS rate_limited_30d,
+       p_1h AS passive_requests_1h,
+       p_24h AS passive_requests_24h,
+       p_7d AS passive_requests_7d,
+       p_30d AS passive_requests_30d,
+       if(p_1h > 0, q_1h / p_1h, NULL) AS passive_success_1h,
+       if(p_24h > 0, q_24h / p_24h, NULL) AS passive_success_24h,
+       if(p_7d > 0, q_7d / p_7d, NULL) AS passive_success_7d,
+       if(p_30d > 0, q_30d / p_30d, NULL) AS passive_success_30d
 FROM totals

@@ -32,6 +32,8 @@
 -- A passive-only target (no probe kinds: `probes: []`) is judged on the applications' requests
 -- alone: unknown without any in the status window, or with failures among fewer than
 -- min_requests before it has a verdict; else by the rules above, healthy when none holds.
+-- The snapshot carries the applications' request counts of the window they were judged over
+-- and their latency quantiles over the status window (the `passive` window row's).
 -- Hysteresis: the status becomes the candidate once the candidate held for {hysteresis}
 -- consecutive evaluations; at once when a kind's breaker changed state, when the candidate is
 -- unknown, or when leaving unknown.
@@ -44,7 +46,8 @@ INSERT INTO health_snapshots (target, evaluated_at, kind, status, reason, status
                               ttft_p99_s, tokens_per_second_p50, stream_completion_rate,
                               ratelimit_remaining_min, pool, deciding_kind, kinds, rules, targets_version,
                               ratelimit_exhausted_in_s, ratelimit_exhausted_resource, ratelimit_reset_in_s,
-                              context_preservation_rate)
+                              context_preservation_rate, passive_latency_p50_s, passive_latency_p90_s,
+                              passive_latency_p99_s)
 WITH
 configured AS (
     SELECT target, degraded_error_rate, unhealthy_error_rate, min_requests, pool, ratelimit_exhaustion,
@@ -109,8 +112,14 @@ summary AS (
            anyIf(ttft_p99_s, window_seconds = {window_s:UInt32} AND probe_kind = '') AS ttft_p99_s,
            anyIf(tokens_per_second_p50, window_seconds = {window_s:UInt32} AND probe_kind = '') AS tokens_per_second_p50,
            anyIf(stream_completion_rate, window_seconds = {window_s:UInt32} AND probe_kind = '') AS stream_completion_rate,
-           anyIf(context_preservation_rate, window_seconds = {window_s:UInt32} AND probe_kind = '') AS context_preservation_rate
-    FROM (SELECT * FROM health_windows
+           anyIf(context_preservation_rate, window_seconds = {window_s:UInt32} AND probe_kind = '') AS context_preservation_rate,
+           anyIf(app_latency_p50_s, window_seconds = {window_s:UInt32} AND probe_kind = 'passive') AS passive_latency_p50_s,
+           anyIf(app_latency_p90_s, window_seconds = {window_s:UInt32} AND probe_kind = 'passive') AS passive_latency_p90_s,
+           anyIf(app_latency_p99_s, window_seconds = {window_s:UInt32} AND probe_kind = 'passive') AS passive_latency_p99_s
+    -- (the applications' quantiles under names of their own: the ones above are aliases)
+    FROM (SELECT *, latency_p50_s AS app_latency_p50_s, latency_p90_s AS app_latency_p90_s,
+                 latency_p99_s AS app_latency_p99_s
+          FROM health_windows
           WHERE evaluated_at = {at:DateTime64(3, 'UTC')} AND window_seconds <= {window_s:UInt32}
             AND probe_kind IN ('', 'passive')
           LIMIT 1 BY target, window_seconds, probe_kind)
@@ -159,6 +168,8 @@ joined AS (
            w.ttft_p50_s AS ttft_p50_s, w.ttft_p90_s AS ttft_p90_s, w.ttft_p99_s AS ttft_p99_s,
            w.tokens_per_second_p50 AS tokens_per_second_p50, w.stream_completion_rate AS stream_completion_rate,
            w.context_preservation_rate AS context_preservation_rate,
+           w.passive_latency_p50_s AS passive_latency_p50_s, w.passive_latency_p90_s AS passive_latency_p90_s,
+           w.passive_latency_p99_s AS passive_latency_p99_s,
            mapValues(r.by_resource).2 AS remaining_values,
            if(empty(remaining_values), NULL, arrayMin(remaining_values)) AS ratelimit_remaining_min,
            mapKeys(r.by_resource)[indexOf(remaining_values, arrayMin(remaining_values))] AS ratelimit_resource,
@@ -331,7 +342,8 @@ SELECT target,
        exhausted_in_s AS ratelimit_exhausted_in_s,
        exhausted_resource AS ratelimit_exhausted_resource,
        reset_in_s AS ratelimit_reset_in_s,
-       context_preservation_rate
+       context_preservation_rate,
+       passive_latency_p50_s, passive_latency_p90_s, passive_latency_p99_s
 FROM judged
 -- Settings: optimize_and_compare_chain looks for comparisons implied by AND chains and hashes
 -- every chain to do so; over these conditions it was half the analysis and found nothing to

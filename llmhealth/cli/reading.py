@@ -22,6 +22,7 @@ from aggregator.status_view import (
     LiveStatus,
     StatusReading,
     StatusUnavailable,
+    Unmatched,
     fetch_over_http,
 )
 from llmhealth.api_client import ApiClient, ApiRefused, ApiUnavailable, moment, status_rows
@@ -62,9 +63,12 @@ class StatusSource:
     def _from_api(api: ApiClient) -> StatusReading:
         detailed = api.detailed()
         fresh = detailed.get("freshness") or {}
+        unmatched = detailed.get("unmatched") or {}
         return StatusReading(status_rows(detailed), f"API {api.base_url}",
                              moment(fresh.get("evaluated_at")), fresh.get("age_s"),
-                             bool(fresh.get("stale")) and fresh.get("evaluated_at") is not None)
+                             bool(fresh.get("stale")) and fresh.get("evaluated_at") is not None,
+                             unmatched=Unmatched(float(unmatched.get("requests_1h") or 0),
+                                                 float(unmatched.get("errors_1h") or 0)))
 
     def _from_store(self, url: str) -> StatusReading:
         from aggregator.store.base import StoreError
@@ -74,11 +78,14 @@ class StatusSource:
             password = default_password(self.config.store, generate=False)
         except StoreError as exc:
             raise StatusUnavailable(str(exc)) from None
-        rows = fetch_over_http(url, self.config.store.database, ("default", password))
+        auth = ("default", password)
+        rows = fetch_over_http(url, self.config.store.database, auth)
         at = max((t for t in (moment(r.get("evaluated_at")) for r in rows) if t), default=None)
         age = max(0.0, time.time() - at.timestamp()) if at else None
         stale = age is not None and age > STALE_INTERVALS * self.config.aggregator.interval
-        return StatusReading(rows, f"store {_shown(url)}", at, age, stale)
+        [counts] = fetch_over_http(url, self.config.store.database, auth, query="passive_unmatched")
+        unmatched = Unmatched(float(counts.get("requests") or 0), float(counts.get("errors") or 0))
+        return StatusReading(rows, f"store {_shown(url)}", at, age, stale, unmatched=unmatched)
 
 
 def _shown(url: str) -> str:

@@ -48,13 +48,13 @@ def status(
     if watch:
         watch_loop(source, every, as_json)
     try:
-        rows = source.read().rows
+        reading = source.read()
     except StatusUnavailable as exc:
         fail(str(exc), code=1)
     if as_json:
-        typer.echo(json.dumps([{k: row.get(k) for k in FIELDS} for row in rows], indent=2))
+        typer.echo(json.dumps([{k: row.get(k) for k in FIELDS} for row in reading.rows], indent=2))
     else:
-        wide(Console()).print(render(rows))
+        wide(Console()).print(render(reading.rows, reading.unmatched))
 
 
 class Range(str, Enum):

@@ -158,7 +158,11 @@ def test_slo_from_rollups_at_first_instant_of_minute(store) -> None:
         "burn_rate_5m": (1 - 30 / 40) / 0.005, "burn_rate_30m": (1 - 80 / 90) / 0.005,
         "burn_rate_1h": (1 - 80 / 90) / 0.005, "burn_rate_6h": (1 - 100 / 110) / 0.005,
         "burn_rate_3d": (1 - 100 / 111) / 0.005, "burn_page": True, "burn_ticket": True,
-        "rate_limited_1h": 0, "rate_limited_24h": 0, "rate_limited_7d": 0, "rate_limited_30d": 0})
+        "rate_limited_1h": 0, "rate_limited_24h": 0, "rate_limited_7d": 0, "rate_limited_30d": 0,
+        # no application's requests: none counted, no success share as users saw it
+        "passive_requests_1h": 0, "passive_requests_24h": 0, "passive_requests_7d": 0,
+        "passive_requests_30d": 0, "passive_success_1h": None, "passive_success_24h": None,
+        "passive_success_7d": None, "passive_success_30d": None})
 
 
 AVAILABILITY = """

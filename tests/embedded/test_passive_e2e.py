@@ -16,6 +16,8 @@ a fixed time) and `app-legacy` (older conventions: gen_ai.system). Targets:
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -101,6 +103,7 @@ def test_applications_requests_are_matched_counted_and_judged(tmp_path: Path) ->
             _check_other_server_counts_nowhere(pipeline, sent, dead)
             assert legacy_sent[(f"app-only@{sim}", "ok")] > 0
             _check_every_minute_counted(pipeline, sent, legacy_sent, sim)
+            _check_api_and_status(pipeline, sent, sim, dead)
 
 
 def _check_exact_short_window(pipeline: dict, sent: dict, sim: str) -> None:
@@ -161,3 +164,38 @@ def sent_port(sent: dict) -> str:
     """The dead port app-latest sent to (its route that only failed to connect)."""
     [route] = {r for (r, outcome) in sent if outcome == "APIConnectionError"}
     return route.rsplit(":", 1)[1].split("/")[0]
+
+
+def _check_api_and_status(pipeline: dict, sent: dict, sim: str, dead: str) -> None:
+    """The API carries the applications' latency and their availability as users saw it beside
+    the probes', and the requests no target claimed; `llmhealth status` says how many."""
+    deadline = time.monotonic() + 75
+    while True:
+        detailed = httpx.get(f"{pipeline['api']}api/health/detailed", timeout=5).json()
+        targets = {t["target"]: t for t in detailed["targets"]}
+        healthy, slow = targets["t-healthy"], targets["t-slow"]
+        by_apps = {name: (t["availability"] or {}).get("by_applications", {}).get("1h")
+                   for name, t in targets.items()}
+        if (by_apps["t-healthy"] is not None and by_apps["t-slow"] is not None
+                and detailed["unmatched"]["requests_1h"] >= sent[(f"shared@{dead}", "APIConnectionError")]):
+            break
+        assert time.monotonic() < deadline, (by_apps, detailed["unmatched"])
+        time.sleep(2)
+    # every request of app-latest to t-healthy succeeded, every one to t-slow timed out
+    assert (by_apps["t-healthy"], by_apps["t-slow"]) == (1.0, 0.0)
+    assert healthy["availability"]["application_requests"]["1h"] == sent[(f"shared@{sim}", "ok")]
+    assert healthy["availability"]["by_time"]["1h"] == 1.0  # the probes' own, apart
+    assert detailed["unmatched"]["errors_1h"] == detailed["unmatched"]["requests_1h"]
+    # the applications' latency (of their successful requests) beside the probes': in the
+    # snapshots while app-latest ran (0.5 s of the simulator's default answers at most), none
+    # for t-slow, whose requests all timed out
+    [apps] = query(pipeline, """SELECT max(passive_latency_p50_s) AS p50, max(latency_p50_s) AS probes
+                                FROM health_snapshots WHERE target = 't-healthy'""")
+    assert 0 < apps["p50"] < 0.5 and apps["probes"] is not None, apps
+    assert slow["passive_latency_s"]["p50"] is None
+    config = ["--config", str(pipeline["config"])]
+    shown = subprocess.run([sys.executable, "-m", "llmhealth", "status", *config, "--api-url",
+                            pipeline["api"].rstrip("/")], check=False, capture_output=True, text=True,
+                           timeout=60, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+    assert shown.returncode == 0, shown.stderr
+    assert "application requests in the last hour matched no target" in " ".join(shown.stdout.split())

@@ -209,12 +209,24 @@ def test_passive_only_target_follows_its_traffic(store) -> None:
 
 def test_long_window_and_burn_rates_count_app_requests(store) -> None:
     synthetic.points(store, probe_points("a", instant(-50), {"ok": 10}))
-    app_insert(store, app_points(instant(-50), {"": 900, "InternalServerError": 100}))
+    # the successful requests' durations: scale-5 bucket -32 holds 2^(-31.5/32) = 0.506 s
+    app_insert(store, app_points(instant(-50), {"": 900, "InternalServerError": 100},
+                                 buckets={"-32": 900}))
     evaluate(store, config(), instant(0))  # minute's first instant: health_passive, then the hour
     row = store.rows("SELECT passive_requests, passive_errors FROM health_windows FINAL "
                      "WHERE target = 'a' AND window_seconds = 3600 AND probe_kind = 'passive'")
     assert row == [{"passive_requests": 1000, "passive_errors": 100}]
-    [slo] = store.rows("SELECT reachability_1h, burn_rate_1h FROM health_slo FINAL WHERE target = 'a'")
+    [slo] = store.rows("SELECT reachability_1h, burn_rate_1h, passive_requests_1h, passive_success_1h, "
+                       "passive_requests_24h, passive_success_24h FROM health_slo FINAL "
+                       "WHERE target = 'a'")
     # reachability is the probes' (all ok); the burn rate counts what users saw: 100 of 1010 failed
     assert slo["reachability_1h"] == 1.0
     assert slo["burn_rate_1h"] == pytest.approx((100 / 1010) / 0.005)
+    # availability as users saw it, apart: 900 of their 1000 requests succeeded
+    assert (slo["passive_requests_1h"], slo["passive_requests_24h"]) == (1000, 1000)
+    assert slo["passive_success_1h"] == slo["passive_success_24h"] == pytest.approx(0.9)
+    [snap] = store.rows("SELECT passive_latency_p50_s, latency_p50_s FROM health_snapshots FINAL "
+                        "WHERE target = 'a' AND evaluated_at = {at:DateTime64(3, 'UTC')}",
+                        {"at": instant(0)})
+    assert snap["passive_latency_p50_s"] == pytest.approx(2 ** (-31.5 / 32))
+    assert snap["latency_p50_s"] != snap["passive_latency_p50_s"]  # the probes' own, apart

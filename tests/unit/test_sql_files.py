@@ -71,6 +71,8 @@ LANDED = {
     "0057_health_passive_points_from_exponential_histogram.sql": "307920c75d36798f",
     "0058_health_passive.sql": "d31c1c361547acf1",
     "0059_health_passive_unmatched_view.sql": "8a0596ac785772c1",
+    "0060_health_snapshots_passive_latency.sql": "171d62590493cfff",
+    "0061_health_slo_passive.sql": "6e6a154f7285361f",
 }
 """The first 16 hex digits of each landed migration's SHA-256."""
 
