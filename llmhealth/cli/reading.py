@@ -84,7 +84,8 @@ class StatusSource:
         age = max(0.0, time.time() - at.timestamp()) if at else None
         stale = age is not None and age > STALE_INTERVALS * self.config.aggregator.interval
         [counts] = fetch_over_http(url, self.config.store.database, auth, query="passive_unmatched")
-        unmatched = Unmatched(float(counts.get("requests") or 0), float(counts.get("errors") or 0))
+        unmatched = Unmatched(float(counts.get("unmatched_requests") or 0),
+                              float(counts.get("unmatched_errors") or 0))
         return StatusReading(rows, f"store {_shown(url)}", at, age, stale, unmatched=unmatched)
 
 
