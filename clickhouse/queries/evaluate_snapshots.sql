@@ -24,9 +24,10 @@
 --   are most errors); and the applications' requests (passive traffic, the `passive` rows of
 --   this instant's windows: matched to the target by aggregator/passive_match.py, over the
 --   longest of the windows that fits since a kind's breaker closed after an outage), from
---   thresholds.min_requests requests on: unhealthy when the 95 % lower bound of their error
---   rate >= unhealthy_error_rate or it was unhealthy and their rate >= {unhealthy_hold} x
---   unhealthy_error_rate, degraded when the bound >= degraded_error_rate or it was degraded or
+--   thresholds.min_requests requests on: unhealthy when their error rate >=
+--   unhealthy_error_rate (as the kinds' rule: a rate at the threshold is unhealthy, not left to
+--   chance) or it was unhealthy and their rate >= {unhealthy_hold} x unhealthy_error_rate,
+--   degraded when the 95 % lower bound of their rate >= degraded_error_rate or it was degraded or
 --   worse and their rate >= {degraded_hold} x degraded_error_rate; rate_limited instead when
 --   429s are most of their errors
 -- A passive-only target (no probe kinds: `probes: []`) is judged on the applications' requests
@@ -216,7 +217,7 @@ judged AS (
                   100 * answer_rate, 100 * answer_lower, toUInt64(answer_errors), toUInt64(answer_requests)) AS answers_text,
            if(passive_requests > 0, passive_errors / passive_requests, 0) AS passive_rate,
            multiIf(passive_requests < min_requests, 0,
-                   passive_lower >= unhealthy_error_rate, 5,
+                   passive_rate >= unhealthy_error_rate, 5,
                    prev_status IN ('unhealthy', 'rate_limited')
                        AND passive_rate >= {unhealthy_hold:Float64} * unhealthy_error_rate, 5,
                    passive_lower >= degraded_error_rate, 3,
@@ -228,7 +229,7 @@ judged AS (
                    passive.1 % 60 = 0, concat(toString(intDiv(passive.1, 60)), 'm'),
                    concat(toString(passive.1), 's')) AS passive_window,
            printf('app requests: %serror rate %.1f%% (at least %.1f%% at 95%% confidence) over %s (%d of %d failed%s)',
-                  multiIf(passive_level = 5 AND passive_lower < unhealthy_error_rate,
+                  multiIf(passive_level = 5 AND passive_rate < unhealthy_error_rate,
                               printf('still unhealthy: %.1f%% >= %.1f%%: ', 100 * passive_rate,
                                      100 * {unhealthy_hold:Float64} * unhealthy_error_rate),
                           passive_level = 3 AND passive_lower < degraded_error_rate,

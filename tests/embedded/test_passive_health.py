@@ -143,6 +143,11 @@ VERDICTS = [
     pytest.param({"": 20, "<class 'openai.InternalServerError'>": 60}, "unhealthy",
                  "app requests: error rate 75.0% (at least 64.5% at 95% confidence) over 5m (60 of 80 "
                  "failed); completion: healthy", id="app-errors-make-target-unhealthy"),
+    # half of them failing is unhealthy, as for the probes, although the 95 % lower bound
+    # (37.7 %) is below the threshold
+    pytest.param({"": 30, "InternalServerError": 30}, "unhealthy",
+                 "app requests: error rate 50.0% (at least 37.7% at 95% confidence) over 5m (30 of 60 "
+                 "failed); completion: healthy", id="half-of-app-requests-failing-is-unhealthy"),
     pytest.param({"": 20, "RateLimitError": 55, "500": 5}, "rate_limited",
                  "app requests: error rate 75.0% (at least 64.5% at 95% confidence) over 5m (60 of 80 "
                  "failed, 55 rate limited); completion: healthy", id="app-429s-make-target-rate-limited"),
