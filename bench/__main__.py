@@ -1,6 +1,7 @@
 """`make bench`: run the benchmarks in one process and write BENCHMARKS.md.
 
-`python -m bench` runs all of them (about 2 h 15 min: 60 min of false-alarm soak, 50 of settling);
+`python -m bench` runs all of them (about 2 h 45 min: 60 min of false-alarm soak, 50 of settling,
+30 of applications' failures);
 `--only detection,aggregation` runs some and replaces only their sections in BENCHMARKS.md;
 `--short` shortens every one (for trying the benchmarks out, not for the record);
 `--soak-minutes` sets the soak's length. Every child process runs on ephemeral ports with its
@@ -35,6 +36,7 @@ from bench import (
     ingest,
     isolation,
     page,
+    passive_hold,
     prober,
     settle,
     soak,
@@ -42,14 +44,15 @@ from bench import (
 from llmhealth_config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "soak", "isolation", "api",
-           "page")
+BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "passive", "soak", "isolation",
+           "api", "page")
 HEADINGS = {  # the heading each benchmark's section starts with (older titles it replaces)
     "ingest": ("## Ingest",),
     "aggregation": ("## Evaluation cycle time", "## One aggregation cycle"),
     "prober": ("## One prober process",),
     "detection": ("## End-to-end detection",),
     "settle": ("## Settle, then hold",),
+    "passive": ("## Passive: sustained application failures",),
     "soak": ("## False alarms",),
     "isolation": ("## Heavy reads beside the monitor",),
     "api": ("## The HTTP API under load",),
@@ -154,6 +157,9 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
     step("settle", "settle, then hold: 4 targets per error rate (1 % to 100 %)",
          lambda: settle.section(settle.measure(tmp / "settle", per_rate=2 if short else 4,
                                                minutes=3.0 if short else 50.0)))
+    step("passive", "passive: sustained application failures with healthy probes, 3 targets per group",
+         lambda: passive_hold.section(passive_hold.measure(tmp / "passive", per_group=2 if short else 3,
+                                                           minutes=4.0 if short else 30.0)))
     step("soak", f"false alarms: 20 targets with 1 % errors for {args.soak_minutes:g} min",
          lambda: soak.section(soak.measure(tmp / "soak", targets=20, minutes=args.soak_minutes), 60.0))
     step("isolation", "heavy reads beside the monitor: 20 targets, 30 s ad-hoc queries as user reader",

@@ -44,6 +44,8 @@ class Pipeline:
     auth: tuple[str, str]
     api: str
     """The aggregator's HTTP API (`GET /metrics`, `/api/health/…`), ending in `/`."""
+    otlp: str = ""
+    """The collector's OTLP/gRPC endpoint (`http://127.0.0.1:PORT`), for applications' traffic."""
 
     def query(self, text: str, params: dict | None = None) -> list[dict]:
         """Rows of `text` over the store's ClickHouse HTTP endpoint (JSONEachRow)."""
@@ -104,8 +106,10 @@ def pipeline(work: Path, models: dict[str, dict], settings: dict | None = None,
                         "model": name, "provider": "llmhealth-simulator",
                         **(target_settings or {}).get(name, {})} for name in models]
             with running_pipeline(work, {"targets": targets, **(settings or {})}) as info:
+                grpc = yaml.safe_load(info["config"].read_text())["collector"]["grpc_port"]
                 pipe = Pipeline(info["url"], f"http://127.0.0.1:{sim_port}", forwarders,
-                                info["process"], info["log"], client, info["auth"], info["api"])
+                                info["process"], info["log"], client, info["auth"], info["api"],
+                                f"http://127.0.0.1:{grpc}")
                 _wait(client, f"{info['url']}ping", process=info["process"])
                 try:
                     yield pipe
