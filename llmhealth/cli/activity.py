@@ -5,10 +5,8 @@ each target's last result per kind. Read from the aggregator's `GET /api/diagnos
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Iterator, Mapping
-from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import httpx
@@ -18,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from llmhealth.cli.common import ConfigOpt, app, fail, load, watch_interval
+from llmhealth.cli.common import ConfigOpt, app, fail, load, stop_on_signals, watch_interval
 
 PATH = "/api/diagnostics/activity"
 TIMEOUT = httpx.Timeout(5.0, connect=1.0)
@@ -136,17 +134,13 @@ def render(answer: Mapping[str, Any], error: str | None = None) -> RenderableTyp
     return Group(*parts)
 
 
-def _stop(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def watch(client: httpx.Client, first: dict[str, Any], every: float) -> NoReturn:
     """Redraw every `every` seconds until Ctrl-C (or SIGTERM), then exit 0: in place on a
     terminal, one view after another elsewhere. A failed read shows its error over the last
     answer."""
     from llmhealth.cli.reading import wide
 
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_signals()
     console = Console()
     try:
         if console.is_terminal:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 from enum import Enum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -74,3 +76,15 @@ def watch_interval(text: str) -> float:
     if not isinstance(seconds, float) or seconds < MIN_INTERVAL_S:
         fail(f"--interval: at least {MIN_INTERVAL_S:g} s, e.g. 2s")
     return seconds
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM end a live view as Ctrl-C does (KeyboardInterrupt), whatever this
+    process inherited: a job started with `&` by a shell without job control starts with SIGINT
+    ignored, and Python then leaves it so."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)

@@ -5,11 +5,9 @@ elsewhere). Imported by the command when it runs, not when the CLI starts."""
 from __future__ import annotations
 
 import json
-import signal
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from types import FrameType
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +24,7 @@ from aggregator.status_view import (
     fetch_over_http,
 )
 from llmhealth.api_client import ApiClient, ApiRefused, ApiUnavailable, moment, status_rows
+from llmhealth.cli.common import stop_on_signals
 from llmhealth_config import Config
 
 STALE_INTERVALS = 3
@@ -113,14 +112,10 @@ def _next(source: StatusSource, last: StatusReading | None) -> StatusReading:
         return replace(last, error=str(exc), failed_at=failed_at)
 
 
-def _stop(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def watch_loop(source: StatusSource, every: float, as_json: bool) -> NoReturn:
     """Read every `every` seconds until Ctrl-C (or SIGTERM), then exit 0. On a terminal the
     table is redrawn in place; otherwise each read is printed after the last."""
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_signals()
     console = Console()
     last: StatusReading | None = None
     deadline = time.monotonic()

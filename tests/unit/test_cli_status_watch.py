@@ -232,17 +232,10 @@ def test_watch_redraws_in_place_and_exits_0_on_sigint(served: tuple[ApiState, st
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 20, 120, 0, 0))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("LLMHEALTH_") and k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    # The child takes SIGINT as from a terminal, whatever this process inherited: a job started
-    # with `&` by a shell without job control ignores SIGINT, and so would the child (a handler,
-    # unlike SIG_IGN, is not inherited across exec).
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llmhealth", "status", "--watch", "--interval", "0.3s",
-             "--api-url", url], stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path,
-            env={**env, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}, start_new_session=True)
-    finally:
-        signal.signal(signal.SIGINT, inherited)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmhealth", "status", "--watch", "--interval", "0.3s",
+         "--api-url", url], stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}, start_new_session=True)
     os.close(slave)
     out = bytearray()
     try:
