@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from bench.pipeline import pipeline
+from bench.settle import cells
 from harness.instrumented import running_app
 
 APP_TIMEOUT_S = 0.5
@@ -191,10 +192,7 @@ def section(result: dict) -> list[str]:
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for g in result["groups"]:
-        per_hour = g["changes"] / g["target_hours"] if g["target_hours"] else 0.0
-        median = "-" if g["settle_median_s"] is None else f"{g['settle_median_s']:.0f}"
-        worst = "-" if g["settle_max_s"] is None else f"{g['settle_max_s']:.0f}"
-        finals = ", ".join(f"{s} x{g['final'].count(s)}" for s in sorted(set(g["final"])))
+        per_hour, median, worst, finals = cells(g)
         share = g["failed"] / g["requests"] if g["requests"] else 0.0
         spread = "" if g["share_min"] == g["share_max"] else f" ({g['share_min']:.1%}–{g['share_max']:.1%})"
         lines.append(f"| {g['group']} | {share:.1%} of {g['requests']:,}{spread} | {g['expected']} | "

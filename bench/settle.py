@@ -84,6 +84,16 @@ def verdict(rate: dict) -> str:
     return "met" if met else "**not met**"
 
 
+def cells(row: dict) -> tuple[float, str, str, str]:
+    """A summarized row's changes per target-hour, settle median and max (s, "-" when none
+    settled) and final statuses with their counts, as the tables show them."""
+    per_hour = row["changes"] / row["target_hours"] if row["target_hours"] else 0.0
+    median = "-" if row["settle_median_s"] is None else f"{row['settle_median_s']:.0f}"
+    worst = "-" if row["settle_max_s"] is None else f"{row['settle_max_s']:.0f}"
+    finals = ", ".join(f"{s} x{row['final'].count(s)}" for s in sorted(set(row["final"])))
+    return per_hour, median, worst, finals
+
+
 def section(result: dict) -> list[str]:
     lines = [
         "## Settle, then hold: targets failing at random", "",
@@ -97,10 +107,7 @@ def section(result: dict) -> list[str]:
         "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in result["rates"]:
-        per_hour = r["changes"] / r["target_hours"] if r["target_hours"] else 0.0
-        median = "-" if r["settle_median_s"] is None else f"{r['settle_median_s']:.0f}"
-        worst = "-" if r["settle_max_s"] is None else f"{r['settle_max_s']:.0f}"
-        finals = ", ".join(f"{s} x{r['final'].count(s)}" for s in sorted(set(r["final"])))
+        per_hour, median, worst, finals = cells(r)
         lines.append(f"| {r['p']:.0%} | {r['expected']} | {r['reached']} of {r['targets']} | {median} | "
                      f"{worst} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.1f} | {finals} | "
                      f"{verdict(r)} |")
