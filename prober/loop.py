@@ -100,10 +100,14 @@ class Prober:
         token_budget = budget.TokenBudget(target.daily_token_budget)
         costly = [kind for kind in target.kinds if kind not in budget.TOKENLESS_KINDS]
         recovery = TargetRecovery(costly)
-        for kind in target.kinds:
+        # the kinds' slots are spread evenly over the interval from a random phase, so a
+        # failure every kind sees meets the first of them within interval / len(kinds)
+        phase = random.random()
+        for index, kind in enumerate(target.kinds):
             if (target.name, kind) not in self.tasks:
+                offset = (phase + index / len(target.kinds)) % 1.0
                 self._spawn((target.name, kind),
-                            self._probe_forever(ctx, kind, token_budget, recovery))
+                            self._probe_forever(ctx, kind, token_budget, recovery, offset))
         if len(costly) == len(target.kinds) and (target.name, "liveness") not in self.tasks:
             rules = self._cadence_rules(target, backoff=False)
             self._spawn((target.name, "liveness"), watch_forever(self, ctx, recovery, rules))
@@ -147,15 +151,16 @@ class Prober:
                             backoff_after=prober.backoff_after, backoff_max=prober.backoff_max,
                             retry_after_max=prober.retry_after_max, backoff=backoff)
 
-    async def _probe_forever(self, ctx: ProbeContext, kind: str,
-                             token_budget: budget.TokenBudget, recovery: TargetRecovery) -> None:
-        """Probe `kind` of `ctx.target` at the instants its `Cadence` plans, after a uniform
-        start jitter in [0, interval), or at once when the target's free probe wakes it."""
+    async def _probe_forever(self, ctx: ProbeContext, kind: str, token_budget: budget.TokenBudget,
+                             recovery: TargetRecovery, offset: float) -> None:
+        """Probe `kind` of `ctx.target` at the instants its `Cadence` plans, the first one
+        `offset` (a fraction in [0, 1)) of its interval from now, or at once when the target's
+        free probe wakes it."""
         target = ctx.target
         free = kind in budget.TOKENLESS_KINDS
         clock = asyncio.get_running_loop()
         rules = self._cadence_rules(target, backoff=not free, kind=kind)
-        cadence = Cadence(rules, start=clock.time() + random.uniform(0, rules.interval))
+        cadence = Cadence(rules, start=clock.time() + offset * rules.interval)
         history = BoundHistory(BoundRules.of(self.config, target, kind))
         paused = False
         while True:

@@ -107,7 +107,7 @@ def points(reader: InMemoryMetricReader) -> dict[str, list]:
 ])
 def test_per_endpoint_concurrency(protocol: str, concurrency: int | None, limit: int,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("prober.loop.random.uniform", lambda low, _high: low)  # no start jitter
+    monkeypatch.setattr("prober.loop.random.random", lambda: 0.0)  # no start jitter
 
     async def scenario() -> int:
         async with Provider(delay=0.25) as provider:
@@ -143,6 +143,22 @@ def test_failure_is_confirmed_within_confirm_delay() -> None:
     assert gaps[0] == pytest.approx(1.0, abs=0.15)
     assert 0.15 - 0.02 <= gaps[1] < 0.5
     assert arrivals[3] - arrivals[1] == pytest.approx(1.0, abs=0.15)
+
+
+def test_the_kinds_of_a_target_are_spread_over_the_interval() -> None:
+    async def scenario() -> list[tuple[float, str]]:
+        async with Provider() as provider:
+            target = {"name": "t", "base_url": f"{provider.url}/v1", "model": "m",
+                      "probes": ["models", "completion"], "interval": 1.0}
+            await run_for(config(target), 2.2)
+        return list(zip(provider.arrivals, provider.lines, strict=True))
+
+    seen = asyncio.run(scenario())
+    lists = [t for t, line in seen if line.startswith("GET")]
+    answers = [t for t, line in seen if line.startswith("POST")]
+    assert len(lists) >= 2 and len(answers) >= 2, seen
+    # from a random phase, the two kinds run half an interval apart, whichever comes first
+    assert abs(answers[0] - lists[0]) == pytest.approx(0.5, abs=0.1)
 
 
 def test_failures_confirmed_until_the_breaker_would_open() -> None:
