@@ -47,6 +47,8 @@ class ProberSettings(Strict):
     endpoint_concurrency: Annotated[int, Field(ge=1)] = 8
     local_concurrency: Annotated[int, Field(ge=1)] = 1
     confirm_delay: Seconds = 1.0
+    doubt_probes: Annotated[int, Field(ge=0)] = 120
+    doubt_successes: Annotated[int, Field(ge=1)] = 30
     context_interval: Annotated[Seconds, AfterValidator(_probe_interval_floor)] = 300.0
     backoff_after: Annotated[int, Field(ge=1)] = 6
     backoff_max: Seconds = 60.0

@@ -14,8 +14,16 @@ Pure arithmetic on a monotonic clock, so every rule is unit-testable without sle
 * **Recovery confirmation**: after a success that ends a run of failures, one extra probe
   runs `confirm_delay` seconds later (as above), so the successes that close the breaker
   come within seconds too. A success on a confirmation probe gets none (its run of failures
-  was shorter than `confirm_failures`), so a target that alternates costs at most one extra
-  probe per failure.
+  was shorter than `confirm_failures`), so without doubt (below) a target that alternates
+  costs at most one extra probe per failure.
+* **Doubt**: after a failure, a kind is in doubt until `doubt_successes` probes in a row have
+  succeeded; while in doubt, a success is followed by another probe `confirm_delay` later
+  instead of on the next slot, drawn from an allowance of `doubt_probes` extra probes per
+  hour (refilled evenly, never above `doubt_probes`). So a model failing at random is
+  measured several times faster while its error rate is in question, and a model that stays
+  healthy pays for its rare failures only: a few dozen probes each, at most `doubt_probes`
+  an hour. A run of failures long enough to open the breaker is confirmation, not doubt:
+  it stays on the slots and the backoff.
 * **Backoff**: from the `backoff_after`-th consecutive failure on, the gap doubles per
   further failure up to `backoff_max` (never below `interval`): a target that stays down is
   probed less often but at least every `backoff_max` seconds. Only kinds that spend tokens
@@ -48,6 +56,8 @@ class CadenceRules:
     backoff_max: float
     retry_after_max: float
     backoff: bool = True
+    doubt_probes: int = 0
+    doubt_successes: int = 30
 
 
 class Cadence:
@@ -58,8 +68,12 @@ class Cadence:
         self.start = start
         self.planned = start
         self.failures = 0
+        self.successes = 0
+        self.doubt_left = float(rules.doubt_probes)
+        self._doubt = False
         self._confirming = False
         self._backing_off = False
+        self._refilled_at = start
 
     def after(self, *, ok: bool, retry_after_s: float | None, now: float,
               free: bool = False) -> float:
@@ -69,6 +83,9 @@ class Cadence:
         rules = self.rules
         recovered = ok and self.failures > 0
         self.failures = 0 if ok else self.failures + 1
+        self.successes = self.successes + 1 if ok else 0
+        self._doubt = (self._doubt or not ok) and self.successes < rules.doubt_successes
+        self._refill(now)
         honour_retry_after = retry_after_s is not None and not ok
         was_confirming, self._confirming = self._confirming, False
         self._backing_off = rules.backoff and not free and self.failures >= rules.backoff_after
@@ -80,6 +97,10 @@ class Cadence:
             # a probe that took confirm_delay or longer (a hang cut at its bound) waited enough
             slow = now - self.planned >= rules.confirm_delay
             self.planned = now if slow else now + rules.confirm_delay
+            return self.planned
+        if ok and self._doubt and self.doubt_left >= 1.0:
+            self.doubt_left -= 1.0
+            self.planned = now + rules.confirm_delay
             return self.planned
         planned = self._slot_after(now)
         if self._backing_off:
@@ -102,6 +123,13 @@ class Cadence:
         """Plan the next probe for `now` if it was planned later."""
         self.planned = min(self.planned, now)
         return self.planned
+
+    def _refill(self, now: float) -> None:
+        """Add the doubt allowance earned since the last refill (`doubt_probes` an hour)."""
+        per_second = self.rules.doubt_probes / 3600.0
+        self.doubt_left = min(float(self.rules.doubt_probes),
+                              self.doubt_left + max(0.0, now - self._refilled_at) * per_second)
+        self._refilled_at = max(self._refilled_at, now)
 
     @property
     def backed_off(self) -> bool:

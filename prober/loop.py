@@ -149,7 +149,10 @@ class Prober:
         return CadenceRules(self.config.interval_for(target, kind), prober.confirm_delay,
                             confirm_failures=self.config.aggregator.breaker.failures,
                             backoff_after=prober.backoff_after, backoff_max=prober.backoff_max,
-                            retry_after_max=prober.retry_after_max, backoff=backoff)
+                            retry_after_max=prober.retry_after_max, backoff=backoff,
+                            # the context probe is sparse on purpose: doubt would multiply it
+                            doubt_probes=0 if kind == "context" else prober.doubt_probes,
+                            doubt_successes=prober.doubt_successes)
 
     async def _probe_forever(self, ctx: ProbeContext, kind: str, token_budget: budget.TokenBudget,
                              recovery: TargetRecovery, offset: float) -> None:

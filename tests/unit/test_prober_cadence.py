@@ -160,3 +160,36 @@ def test_a_failure_that_took_the_confirm_delay_is_confirmed_at_once() -> None:
     cadence = Cadence(RULES, start=0.0)
     assert cadence.after(ok=False, retry_after_s=None, now=2.5) == pytest.approx(2.5)
     assert cadence.after(ok=False, retry_after_s=None, now=3.0) == pytest.approx(5.0)
+
+
+DOUBT = replace(RULES, doubt_probes=120, doubt_successes=3)
+
+
+@pytest.mark.parametrize(("outcomes", "rules", "starts"), [
+    pytest.param([OK, FAIL, OK, OK, OK, OK], DOUBT, [0, 10, 12.5, 15, 17.5, 20, 30],
+                 id="successes-after-a-failure-come-confirm-delay-apart-until-doubt-ends"),
+    pytest.param([OK, FAIL, OK, FAIL, OK, OK, OK, OK], DOUBT,
+                 [0, 10, 12.5, 15, 17.5, 20, 22.5, 30, 40],
+                 id="a-failure-in-doubt-starts-the-count-of-successes-again"),
+    pytest.param([OK, FAIL, OK, OK, OK, OK], replace(DOUBT, doubt_probes=1, doubt_successes=10),
+                 [0, 10, 12.5, 15, 20, 30, 40], id="the-allowance-bounds-the-extra-probes"),
+    pytest.param([OK, FAIL, FAIL, FAIL, FAIL], DOUBT, [0, 10, 12.5, 15, 20, 40],
+                 id="a-run-that-opens-the-breaker-keeps-slots-and-backoff"),
+    pytest.param([OK, FAIL, OK, OK, OK], replace(DOUBT, doubt_probes=0), [0, 10, 12.5, 20, 30, 40],
+                 id="off"),
+])
+def test_doubt(outcomes: list[tuple[bool, float | None]], rules: CadenceRules,
+               starts: list[float]) -> None:
+    assert run(outcomes, rules) == pytest.approx(starts)
+
+
+def test_the_doubt_allowance_refills_at_its_hourly_rate() -> None:
+    cadence = Cadence(replace(DOUBT, doubt_probes=2, doubt_successes=100), start=0.0)
+    cadence.after(ok=False, retry_after_s=None, now=0.5)
+    for _ in range(2):  # the confirmation, then the whole allowance
+        cadence.after(ok=True, retry_after_s=None, now=cadence.planned + DURATION)
+    assert cadence.after(ok=True, retry_after_s=None, now=cadence.planned + DURATION) == 10.0
+    assert cadence.doubt_left < 1.0
+    # half an hour later one probe's worth is back, and spent on the next success in doubt
+    assert cadence.after(ok=True, retry_after_s=None, now=1800.5 + 10.0) == pytest.approx(1812.5)
+    assert cadence.doubt_left < 1.0

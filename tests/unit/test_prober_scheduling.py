@@ -132,17 +132,41 @@ def test_failure_is_confirmed_within_confirm_delay() -> None:
         async with Provider(fails_second) as provider:
             target = {"name": "t", "base_url": f"{provider.url}/v1", "model": "m",
                       "probes": ["completion"], "interval": 1.0}
-            await run_for(config(target, confirm_delay=0.15), 3.2)
+            await run_for(config(target, confirm_delay=0.15, doubt_probes=0), 3.2)
         return provider.arrivals
 
     arrivals = asyncio.run(scenario())
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    # ok, fail, confirmation 0.15 s later (ok: the blip is cleared), back on the 1 s slots.
+    # ok, fail, confirmation 0.15 s later (ok: the blip is cleared; no doubt probes), back on
+    # the 1 s slots.
     # A loaded runner adds latency to each hop, so the confirmation is bounded by the delay
     # below and by half the interval above (the next slot would come at 1 s).
     assert gaps[0] == pytest.approx(1.0, abs=0.15)
     assert 0.15 - 0.02 <= gaps[1] < 0.5
     assert arrivals[3] - arrivals[1] == pytest.approx(1.0, abs=0.15)
+
+
+def test_successes_after_a_failure_come_confirm_delay_apart_until_doubt_ends(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("prober.loop.random.random", lambda: 0.0)  # no start jitter
+
+    def fails_second(n: int, line: str) -> Answer:
+        return (500, {}, {"error": {"message": "boom"}}) if n == 1 else always_ok(n, line)
+
+    async def scenario() -> list[float]:
+        async with Provider(fails_second) as provider:
+            target = {"name": "t", "base_url": f"{provider.url}/v1", "model": "m",
+                      "probes": ["completion"], "interval": 1.0}
+            await run_for(config(target, confirm_delay=0.15, doubt_successes=3), 2.3)
+        return provider.arrivals
+
+    arrivals = asyncio.run(scenario())
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    # ok, fail, then the confirmation and two doubt probes 0.15 s apart (3 successes in a
+    # row end the doubt), then back on the 1 s slots: the next comes 1 s after the failure.
+    assert all(0.15 - 0.02 <= gap < 0.5 for gap in gaps[1:4]), gaps
+    assert arrivals[5] - arrivals[1] == pytest.approx(1.0, abs=0.15)
+    assert len(arrivals) == 6
 
 
 def test_the_kinds_of_a_target_are_spread_over_the_interval() -> None:
