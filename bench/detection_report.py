@@ -17,7 +17,8 @@ def section(result: dict) -> list[str]:
         ("`llmhealth run` (embedded store, rotel, prober, aggregator) with every setting at its default "
          "(probe interval 5 s, completion and stream probes, prober timeout 10 s, first-byte and gap bounds "
          "`auto` (4 × the longest of the last 50 successes, at least 1 s, from the 5th success on), "
-         "confirmation re-probes 1 s apart (at once after a probe cut at its bound), backoff of the "
+         "a target's kinds spread evenly over the interval, confirmation re-probes 1 s apart (at once "
+         "after a probe cut at its bound), doubt probes 1 s apart up to 120 an hour, backoff of the "
          "token-spending kinds from the 6th failure in a row that may have been billed, up to 60 s, with a "
          "free liveness probe (`models`) every 5 s meanwhile, export every 1 s and at once for a failure, "
          "rotel batch 0.5 s, aggregator instant every 2 s + 0.25 s, breaker 3 failures / 2 successes / "
@@ -134,9 +135,10 @@ def _slow_table(slow: dict) -> list[str]:
     ]
 
 
-SLOWEST = (" The slowest targets of a row add up the worst of each part: up to a whole interval "
-           "(5 s) until their first probe after the flip, 1 s more per failed probe, the export and "
-           "the collector's batch, and up to one aggregator interval (2 s) until the next instant.")
+SLOWEST = (" The slowest targets of a row add up the worst of each part: up to half an interval "
+           "(2.5 s: the target's two kinds run half an interval apart) until their first probe after "
+           "the flip, 1 s more per failed probe, the export and the collector's batch, and up to one "
+           "aggregator interval (2 s) until the next instant.")
 
 
 def _notes(result: dict) -> list[str]:

@@ -2,7 +2,8 @@
 pipeline at default settings (`bench.pipeline`), judged by their status over time.
 
 Each target is its own simulator model answering HTTP 500 to a fraction p of requests
-(`error_rate`), probed with the default probes (completion and stream every 5 s). Per p: the
+(`error_rate`), probed with the default probes (completion and stream every 5 s, and the
+confirmation and doubt probes after a failure). Per p: the
 status it should settle on (EXPECTED), the time from the target's first snapshot until it
 first holds that status, and the status changes after that, per hour. Goals (issue: verdicts
 that never lie): p = 1 % stays healthy; 10 % and 30 % settle on degraded within 2 min; 50 %,
@@ -43,20 +44,31 @@ def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> 
             FROM health_snapshots FINAL
             WHERE kind = 'target' AND target IN {names:Array(String)}
             ORDER BY target, evaluated_at""", {"names": list(models)})
+        probes = {r["target"]: r["probes"] for r in pipe.query("""
+            SELECT target, toUInt64(sum(value)) AS probes
+            FROM health_points
+            WHERE source = 'probe' AND signal = 'outcome' AND target IN {names:Array(String)}
+            GROUP BY target""", {"names": list(models)})}
     return {"per_rate": per_rate, "minutes": minutes,
-            "rates": [summarize(p, [r for r in rows if r["target"].startswith(_name(p, 0)[:5])])
+            "rates": [summarize(p, [r for r in rows if r["target"].startswith(_name(p, 0)[:5])],
+                                probes)
                       for p in RATES]}
 
 
-def summarize(p: float, rows: list[dict]) -> dict:
+def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) -> dict:
     """Per target of rate `p` (its snapshots in time order): seconds until it first held the
-    expected status (None: never) and status changes per hour after that."""
+    expected status (None: never) and status changes per hour after that; with `probes` (the
+    probes stored per target), the probes per target-hour, from each target's first snapshot
+    to its last."""
     by_target: dict[str, list[dict]] = {}
     for row in rows:
         by_target.setdefault(row["target"], []).append(row)
     settle, changes, hours, final, before = [], 0, 0.0, [], set()
-    for snapshots in by_target.values():
+    probed, probed_hours = 0, 0.0
+    for target, snapshots in by_target.items():
         start = snapshots[0]["t"]
+        probed += (probes or {}).get(target, 0)
+        probed_hours += (snapshots[-1]["t"] - start) / 3600
         first = next((s["t"] for s in snapshots if s["status"] == EXPECTED[p]), None)
         final.append(snapshots[-1]["status"])
         settle.append(None if first is None else first - start)
@@ -69,7 +81,8 @@ def summarize(p: float, rows: list[dict]) -> dict:
     return {"p": p, "targets": len(by_target), "expected": EXPECTED[p], "reached": len(reached),
             "settle_median_s": statistics.median(reached) if reached else None,
             "settle_max_s": max(reached) if reached else None, "changes": changes,
-            "target_hours": hours, "final": final, "before": sorted(before)}
+            "target_hours": hours, "final": final, "before": sorted(before),
+            "probes_per_hour": probed / probed_hours if probes is not None and probed_hours else None}
 
 
 def verdict(rate: dict) -> str:
@@ -99,18 +112,21 @@ def section(result: dict) -> list[str]:
         "## Settle, then hold: targets failing at random", "",
         (f"{result['per_rate']} targets per error rate through `llmhealth run` at default settings, each "
          "a simulator model answering HTTP 500 to a fraction p of requests (completion and stream probes "
-         f"every 5 s), for {result['minutes']:g} min. Settle: time from a target's first snapshot until it "
+         f"every 5 s, half an interval apart), for {result['minutes']:g} min. Settle: time from a target's first snapshot until it "
          "first holds the expected status; changes: status changes after that, per target-hour. Goals: "
          "1 % stays healthy (nothing but unknown before its first healthy, no change after); 10 % and 30 % degraded within 2 min; 50 %, 90 %, 100 % unhealthy within 30 s; at "
-         "most 1 change per hour after settling."), "",
-        "| p | expected | reached | settle median (s) | settle max (s) | changes | target-hours | changes / h | final statuses | goal |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
+         "most 1 change per hour after settling. Probes / h: the probes of each kind stored per "
+         "target-hour, against the 1,440 of the two kinds' slots: the confirmation and doubt probes "
+         "(`prober.doubt_probes`, at most 120 an hour per kind) come on top."), "",
+        "| p | expected | reached | settle median (s) | settle max (s) | changes | target-hours | changes / h | final statuses | probes / h | goal |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in result["rates"]:
         per_hour, median, worst, finals = cells(r)
+        probes = "-" if r.get("probes_per_hour") is None else f"{r['probes_per_hour']:,.0f}"
         lines.append(f"| {r['p']:.0%} | {r['expected']} | {r['reached']} of {r['targets']} | {median} | "
                      f"{worst} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.1f} | {finals} | "
-                     f"{verdict(r)} |")
+                     f"{probes} | {verdict(r)} |")
     return lines
 
 

@@ -21,8 +21,16 @@ def test_a_target_that_never_reaches_its_status_misses_the_goal() -> None:
     rate = summarize(0.1, _rows("p010-00", ["unknown", "healthy", "healthy"]))
     assert (rate["reached"], rate["settle_max_s"]) == (0, None)
     result = {"per_rate": 1, "minutes": 1.0, "rates": [rate]}
-    assert section(result)[-1] == ("| 10% | degraded | 0 of 1 | - | - | 0 | 0.0 | 0.0 | healthy x1 | "
+    assert section(result)[-1] == ("| 10% | degraded | 0 of 1 | - | - | 0 | 0.0 | 0.0 | healthy x1 | - | "
                                    "**not met** |")
+
+
+def test_probes_per_target_hour_from_first_to_last_snapshot() -> None:
+    rows = _rows("p010-00", ["unknown"] * 901) + _rows("p010-01", ["unknown"] * 1801)
+    rate = summarize(0.1, rows, {"p010-00": 900, "p010-01": 2700})
+    assert rate["probes_per_hour"] == 3600 / 1.5  # 3,600 probes in half an hour and an hour
+    line = section({"per_rate": 2, "minutes": 60.0, "rates": [rate]})[-1]
+    assert "| 2,400 | **not met** |" in line
 
 
 def test_one_percent_stays_healthy_after_its_first_answers() -> None:
