@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import uvicorn
 from aggregator.store.embedded import EmbeddedStore
 from aggregator.store.http_endpoint import ClickHouseHTTP
 from llmhealth_config.model import ReaderLimits, StoreSettings
+from tests.conftest import migrated_store
 
 PASSWORD = "test-default-password"
 READER_PASSWORD = "test-reader-password"
@@ -62,3 +64,38 @@ def endpoint_for(store: EmbeddedStore) -> Iterator[Endpoint]:
 def endpoint(store: EmbeddedStore) -> Iterator[Endpoint]:
     """The store's ClickHouse HTTP endpoint, logged in as each user."""
     yield from endpoint_for(store)
+
+
+TABLES = ("SELECT name, total_rows FROM system.tables WHERE database = {db:String} "
+          "AND total_rows IS NOT NULL ORDER BY name")  # the tables that hold rows (no views)
+
+
+@dataclass(frozen=True)
+class ReusableStore:
+    """A migrated store shared by a module's tests: the tables that were empty once it was
+    migrated (`emptied`: all but the migrations' own record) and those that were not (`kept`)."""
+
+    store: EmbeddedStore
+    emptied: tuple[str, ...]
+    kept: tuple[str, ...]
+
+    def fresh(self) -> EmbeddedStore:
+        """The store as a freshly migrated one: every table migration left empty is emptied
+        again, merges started again (should a test have stopped them). About 0.05 s, where
+        migrating a new database takes about 1.5 s."""
+        tables = [r["name"] for r in self.store.rows(TABLES, {"db": self.store.database})]
+        assert sorted(tables) == sorted(self.emptied + self.kept), "a test changed the schema"
+        for table in self.emptied:
+            self.store.execute("TRUNCATE TABLE {table:Identifier}", {"table": table})
+            self.store.execute("SYSTEM START MERGES {table:Identifier}", {"table": table})
+        return self.store
+
+
+@pytest.fixture(scope="module")
+def reusable_store(engine_dir: Path) -> Iterator[ReusableStore]:
+    """One migrated store for a module whose tests only write rows: such a module overrides
+    `store` with `reusable_store.fresh()` instead of migrating a new database per test."""
+    with migrated_store(engine_dir) as db:
+        rows = db.rows(TABLES, {"db": db.database})
+        yield ReusableStore(db, tuple(r["name"] for r in rows if r["total_rows"] == 0),
+                            tuple(r["name"] for r in rows if r["total_rows"] != 0))

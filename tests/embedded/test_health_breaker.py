@@ -15,14 +15,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.evaluate import evaluate
+from aggregator.store.embedded import EmbeddedStore
 from llmhealth_config.model import Config
 from tests.embedded import synthetic
+from tests.embedded.conftest import ReusableStore
 from tests.embedded.synthetic import instant, run_steps
 
 pytestmark = pytest.mark.embedded
 
 FAIL3 = ["http_5xx"] * 3
 NO_BREAKER = {"breaker": {"failures": 100, "error_rate": 1.0}}
+
+
+@pytest.fixture
+def store(reusable_store: ReusableStore) -> EmbeddedStore:
+    """A store as freshly migrated, one for the whole module, emptied for each test."""
+    return reusable_store.fresh()
 
 
 def config(min_requests: int = 10, **aggregator) -> Config:

@@ -1,7 +1,9 @@
-"""A 60 s collector outage loses no probe counts: `llmhealth run` end to end, with the real
+"""A 40 s collector outage loses no probe counts: `llmhealth run` end to end, with the real
 rotel frozen (SIGSTOP: it keeps the port but answers nothing) while the prober keeps probing.
 The prober keeps the batches it cannot send and replays them; the store then holds as many
-probe results as the simulator saw requests."""
+probe results as the simulator saw requests. 40 s is eight probe intervals (5 s) and some 40
+export intervals (1 s) of failed exports, longer than the OTLP exporter's own retries
+(1 + 2 + 4 + 8 + 16 s) would last."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import yaml
 from harness.pipeline import query, running_pipeline
 
 pytestmark = pytest.mark.embedded
-OUTAGE_S = 60
+OUTAGE_S = 40
 MODEL = "demo-down"  # every request is a 500: one simulator request per probe, none hang
 # The targets whose chat probes the simulator counts under MODEL: OpenAI API and Ollama API.
 TARGETS = ["demo-down", "demo-ollama/demo-down:latest"]

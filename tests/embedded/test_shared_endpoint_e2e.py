@@ -57,7 +57,7 @@ def test_healthy_targets_stay_healthy_beside_hung_ones(tmp_path) -> None:
                 assert pipeline["process"].poll() is None, pipeline["log"].read_text()
                 assert time.monotonic() - pipeline["started"] < START_DEADLINE_S, (
                     _healthy_once(pipeline), pipeline["log"].read_text()[-3000:])
-                time.sleep(1)
+                time.sleep(0.25)
             time.sleep(WATCH_S)
             rows = _snapshots(pipeline)
             log = pipeline["log"].read_text()
