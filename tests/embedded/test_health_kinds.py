@@ -11,12 +11,22 @@ import random
 import pytest
 
 from aggregator.evaluate import evaluate
-from llmhealth_config.model import Config
+from aggregator.store.embedded import EmbeddedStore
+from llmhealth_config.aggregator import BreakerSettings
+from llmhealth_config.model import Config, ProberSettings
+from prober.cadence import Cadence, CadenceRules
 from tests.embedded import synthetic
+from tests.embedded.conftest import ReusableStore
 from tests.embedded.synthetic import instant, probe_points, run_steps
 
 pytestmark = pytest.mark.embedded
 FAIL3 = ["http_5xx"] * 3
+
+
+@pytest.fixture
+def store(reusable_store: ReusableStore) -> EmbeddedStore:
+    """A store as freshly migrated, one for the whole module, emptied for each test."""
+    return reusable_store.fresh()
 
 
 def config(*kinds: str) -> Config:
@@ -26,9 +36,14 @@ def config(*kinds: str) -> Config:
 
 def kinds(**outcomes):
     """A step's probes: outcomes per kind, e.g. kinds(models="ok", completion=FAIL3)."""
+    return kinds_of("a", **outcomes)
+
+
+def kinds_of(target: str, **outcomes):
+    """A step's probes of `target`: outcomes per kind."""
     def rows(time):
         return [row for kind, probes in outcomes.items()
-                for row in probe_points("a", time, probes, kind=kind)]
+                for row in probe_points(target, time, probes, kind=kind)]
     return rows
 
 
@@ -147,49 +162,89 @@ def test_a_snapshot_records_every_rule_it_checked(store) -> None:
     assert target["targets_version"] == kind["targets_version"] != 0
 
 
-def schedule(p: float, seconds: float, seed: int) -> list[tuple[float, str]]:
-    """(time, outcome) of one kind's probes as the prober's cadence runs them: every 5 s, and
-    1 s after a failure until 3 in a row (confirmation), failing at random with probability p."""
+def schedule(p: float, seconds: float, seed: int, offset: float) -> list[tuple[float, str]]:
+    """(time, outcome) of one kind's probes as the prober's cadence (`prober.cadence`, default
+    settings) runs them from `offset` seconds on: on the 5 s slots, 1 s apart after a failure
+    (confirmation, then doubt), failing at random with probability p with an HTTP 500 that
+    takes 0.2 s and costs nothing (no backoff)."""
     rng = random.Random(seed)
-    t = slot = rng.random() * 5
-    probes, failures = [], 0
-    while t < seconds:
+    settings = ProberSettings()
+    cadence = Cadence(CadenceRules(
+        settings.interval, settings.confirm_delay, confirm_failures=BreakerSettings().failures,
+        backoff_after=settings.backoff_after, backoff_max=settings.backoff_max,
+        retry_after_max=settings.retry_after_max, doubt_probes=settings.doubt_probes,
+        doubt_successes=settings.doubt_successes), start=offset)
+    probes = []
+    while (t := cadence.planned) < seconds:
         failed = rng.random() < p
         probes.append((t, "http_5xx" if failed else "ok"))
-        failures = failures + 1 if failed else 0
-        while slot <= t:
-            slot += 5
-        t = min(t + 1, slot) if 0 < failures < 3 else slot
+        cadence.after(ok=not failed, retry_after_s=None, now=t + 0.2, free=True)
     return probes
 
 
 SETTLED = {0.01: "healthy", 0.1: "degraded", 0.3: "degraded", 0.5: "unhealthy", 1.0: "unhealthy"}
+SETTLE_S = 150
+SETTLE_EVERY_S = 3
+
+
+def settle_target(p: float) -> str:
+    return f"p{p:g}"
+
+
+@pytest.fixture(scope="module")
+def settled(reusable_store: ReusableStore) -> dict[float, list[dict]]:
+    """Every p of SETTLED run at once: one target per p (completions and streams, as the
+    prober's cadence runs them, fixed seeds), all in one store and evaluated together every 3 s
+    for 150 s, probes stored 1 s before each instant as in run_steps. Targets are evaluated
+    independently (every rule, streak and count is per target), so each target's snapshots are
+    those it would get alone; per p: its snapshots in order as {at, status, n, e}, with the
+    requests (n) and errors (e) of its kinds at that instant."""
+    targets = {p: settle_target(p) for p in SETTLED}
+    cfg = Config.model_validate({"targets": [
+        {"name": name, "base_url": "http://x/v1", "model": "m", "probes": ["completion", "stream"]}
+        for name in targets.values()]})
+    # the two kinds half an interval apart, as the prober spreads them
+    probes = {p: {"completion": schedule(p, SETTLE_S, seed=1, offset=1.0),
+                  "stream": schedule(p, SETTLE_S, seed=2, offset=3.5)}
+              for p in SETTLED}
+    instants = list(range(SETTLE_EVERY_S, SETTLE_S + 1, SETTLE_EVERY_S))
+    store = reusable_store.fresh()
+    for at in instants:
+        rows = []
+        for p, name in targets.items():
+            due = {kind: [o for t, o in runs if at - SETTLE_EVERY_S < t <= at] or None
+                   for kind, runs in probes[p].items()}
+            rows += synthetic.step_rows(name, instant(at - 1), kinds_of(name, **due))
+        synthetic.points(store, rows)
+        evaluate(store, cfg, instant(at))
+    snapshots = store.rows(
+        "SELECT target, dateDiff('second', {t0:DateTime64(3, 'UTC')}, evaluated_at) AS at, status "
+        "FROM health_snapshots FINAL ORDER BY target, at", {"t0": instant(0)})
+    answers = store.rows(
+        "SELECT target, dateDiff('second', {t0:DateTime64(3, 'UTC')}, evaluated_at) AS at, "
+        "sum(requests) AS n, sum(errors) AS e FROM health_kinds FINAL GROUP BY target, at",
+        {"t0": instant(0)})
+    counts = {(r["target"], r["at"]): (r["n"], r["e"]) for r in answers}
+    result = {}
+    for p, name in targets.items():
+        rows = [r for r in snapshots if r["target"] == name]
+        # one snapshot of the target at every instant (run_steps checks each as it goes)
+        assert [r["at"] for r in rows] == instants, (name, [r["at"] for r in rows])
+        for row in rows:
+            row["n"], row["e"] = counts[(name, row["at"])]
+        result[p] = rows
+    return result
 
 
 @pytest.mark.parametrize("p", list(SETTLED))
-def test_a_target_failing_at_random_settles_then_holds(store, p: float) -> None:
+def test_a_target_failing_at_random_settles_then_holds(settled: dict, p: float) -> None:
     """Completions and streams failing at random with probability p, as the prober's cadence
     runs them (fixed seeds), evaluated every 3 s for 150 s. The target is never `healthy`
     once failing is evident: never while the answers so far hold at least 10 with half or
     more failed, and never after it first reads what p should read (`SETTLED`), which it then
-    holds to the end; 50 % and more within 30 s of the first evaluation."""
-    completion, stream = schedule(p, 150, seed=1), schedule(p, 150, seed=2)
-
-    def due(at: float):
-        return kinds(completion=[o for t, o in completion if at - 3 < t <= at] or None,
-                     stream=[o for t, o in stream if at - 3 < t <= at] or None)
-
-    run_steps(store, config("completion", "stream"), [(at, due(at), ("",)) for at in range(3, 151, 3)])
-    rows = store.rows(
-        "SELECT dateDiff('second', {t0:DateTime64(3, 'UTC')}, evaluated_at) AS at, status "
-        "FROM health_snapshots FINAL WHERE target = 'a' ORDER BY at", {"t0": instant(0)})
-    answers = store.rows(
-        "SELECT dateDiff('second', {t0:DateTime64(3, 'UTC')}, evaluated_at) AS at, "
-        "sum(requests) AS n, sum(errors) AS e FROM health_kinds FINAL WHERE target = 'a' "
-        "GROUP BY at", {"t0": instant(0)})
-    counts = {r["at"]: (r["n"], r["e"]) for r in answers}
-    for row in rows:
-        row["n"], row["e"] = counts[row["at"]]
+    holds to the end; 50 % and more within 30 s of the first evaluation. (All five p run at
+    once in one store, one target each: see `settled`.)"""
+    rows = settled[p]
     statuses = [r["status"] for r in rows]
     expected = SETTLED[p]
     assert expected in statuses, statuses
