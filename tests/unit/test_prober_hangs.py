@@ -57,8 +57,9 @@ def test_hang_is_cut_at_the_first_byte_bound() -> None:
         results, _ = asyncio.run(scenario(base_url))
     timeouts = [r for r in results if r.outcome == "timeout"]
     assert {r.kind for r in timeouts} == {"completion", "stream"}
-    # Cut at the 0.3 s floor (4 × a few ms is less), not at the 5 s timeout.
-    assert all(0.29 < r.duration_s < 0.6 for r in timeouts), [r.duration_s for r in timeouts]
+    # Cut at the 0.3 s floor (4 × a few ms is less), not at the 5 s timeout; a cut whose timer
+    # fired late (this process's own loop held up, `prober.silence`) waits the bound once more.
+    assert all(0.29 < r.duration_s < 1.2 for r in timeouts), [r.duration_s for r in timeouts]
     assert all("first-byte bound" in r.detail for r in timeouts), timeouts[0].detail
     assert len(timeouts) >= 4
 
@@ -77,7 +78,7 @@ def test_stalled_stream_is_cut_at_the_gap_bound() -> None:
         results = asyncio.run(scenario(base_url))
     timeouts = [r for r in results if r.outcome == "timeout"]
     assert {r.kind for r in timeouts} == {"completion", "stream"}
-    assert all(0.29 < r.duration_s < 0.7 for r in timeouts), [r.duration_s for r in timeouts]
+    assert all(0.29 < r.duration_s < 1.2 for r in timeouts), [r.duration_s for r in timeouts]  # as above
     assert all("gap bound" in r.detail for r in timeouts), timeouts[0].detail
     assert all(r.chunks == 2 for r in timeouts if r.kind == "stream")
 
