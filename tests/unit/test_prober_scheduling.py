@@ -124,7 +124,9 @@ def test_per_endpoint_concurrency(protocol: str, concurrency: int | None, limit:
     assert asyncio.run(scenario()) == limit
 
 
-def test_failure_is_confirmed_within_confirm_delay() -> None:
+def second_probe_fails(seconds: float, **prober: object) -> list[float]:
+    """Arrival times of the completion probes of a target (1 s interval) whose second probe
+    answers 500, over `seconds` with `prober` settings."""
     def fails_second(n: int, line: str) -> Answer:
         return (500, {}, {"error": {"message": "boom"}}) if n == 1 else always_ok(n, line)
 
@@ -132,10 +134,14 @@ def test_failure_is_confirmed_within_confirm_delay() -> None:
         async with Provider(fails_second) as provider:
             target = {"name": "t", "base_url": f"{provider.url}/v1", "model": "m",
                       "probes": ["completion"], "interval": 1.0}
-            await run_for(config(target, confirm_delay=0.15, doubt_probes=0), 3.2)
+            await run_for(config(target, **prober), seconds)
         return provider.arrivals
 
-    arrivals = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_failure_is_confirmed_within_confirm_delay() -> None:
+    arrivals = second_probe_fails(3.2, confirm_delay=0.15, doubt_probes=0)
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     # ok, fail, confirmation 0.15 s later (ok: the blip is cleared; no doubt probes), back on
     # the 1 s slots.
@@ -149,18 +155,7 @@ def test_failure_is_confirmed_within_confirm_delay() -> None:
 def test_successes_after_a_failure_come_confirm_delay_apart_until_doubt_ends(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("prober.loop.random.random", lambda: 0.0)  # no start jitter
-
-    def fails_second(n: int, line: str) -> Answer:
-        return (500, {}, {"error": {"message": "boom"}}) if n == 1 else always_ok(n, line)
-
-    async def scenario() -> list[float]:
-        async with Provider(fails_second) as provider:
-            target = {"name": "t", "base_url": f"{provider.url}/v1", "model": "m",
-                      "probes": ["completion"], "interval": 1.0}
-            await run_for(config(target, confirm_delay=0.15, doubt_successes=3), 2.3)
-        return provider.arrivals
-
-    arrivals = asyncio.run(scenario())
+    arrivals = second_probe_fails(2.3, confirm_delay=0.15, doubt_successes=3)
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     # ok, fail, then the confirmation and two doubt probes 0.15 s apart (3 successes in a
     # row end the doubt), then back on the 1 s slots: the next comes 1 s after the failure.
