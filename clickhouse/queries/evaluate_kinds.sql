@@ -13,12 +13,15 @@
 --   that began with at least {failures} requests before it (`rules_from`): the failures
 --   of an outage do not hold a recovered kind down, while those of a kind that fails at random,
 --   or that failed from its first probes, stay in the window.
--- Outage: the breaker is not closed and the current run of failures is longer than the kind's
---   own error rate explains. The baseline is the window's requests before the run: with none
---   failed, {failures} failures are an outage; else a run of `needed` failures, where
---   b^needed < 1/10,000 for the baseline's rate b = (e + 1) / (n + 2) (so a kind failing 10 %
---   of requests at random needs 5 in a row, one failing 30 % needs 8). Once an outage, it stays
---   one until the breaker closes.
+-- Outage: the breaker is not closed and the current run of failures is longer than the error
+--   rate explains. The baseline is the window's requests before the run, of all the target's
+--   kinds that answer (all but `models` and `context`: a model failing at random fails its
+--   completions and streams alike) less each one's current run, or of the kind alone for
+--   `models` and `context`: with none failed, {failures} failures are an outage; else a run of
+--   `needed` failures, where
+--   b^needed < 1/1,000,000 for the baseline's rate b = (e + 1) / (n + 2) (so a model failing
+--   10 % of requests at random needs 6 in a row, 30 % 12, 50 % 20: such a model starts over
+--   a thousand runs an hour). Once an outage, it stays one until the breaker closes.
 -- Breaker ({failures}/{successes}/{breaker_error_rate}/{breaker_min_requests}/{cooldown_s}), per kind:
 --   closed    -> open       on {failures} consecutive failures, or error rate >= {breaker_error_rate}
 --                           with at least {breaker_min_requests} requests in the rule window
@@ -36,6 +39,8 @@
 --   unhealthy    n >= {breaker_min_requests} and r >= unhealthy_error_rate (rate_limited when 429s
 --                are most errors); or it was unhealthy and r >= {unhealthy_hold} x unhealthy_error_rate
 --   degraded     it was degraded or worse and r >= {degraded_hold} x degraded_error_rate
+--   degraded     the breaker is not closed: a run of failures that is not an outage (the
+--                answers' error rate explains it) still says the kind fails often
 --   unknown      e > 0 and n < min_requests, and no verdict yet: too few requests to judge a
 --                new kind (one already judged keeps its verdict until the rules above apply)
 --   degraded     n >= min_requests and lo >= degraded_error_rate (rate_limited when 429s are most
@@ -158,15 +163,20 @@ broken AS (
                                         / (requests + 1.6425)), 0) AS error_rate_lower,
            if(requests > 0, least(1, (errors + 0.8213 + 1.2816 * sqrt(errors * (requests - errors) / requests + 0.4106))
                                      / (requests + 1.6425)), 1) AS error_rate_upper,
-           -- the baseline: the window's requests before the current run of failures
-           greatest(0, toInt64(window_requests) - failures) AS base_n,
-           greatest(0, toInt64(window_errors) - failures) AS base_e,
+           -- the outage baseline (above)
+           probe_kind NOT IN ('models', 'context') AS answers,
+           greatest(0, if(answers, toInt64(sumIf(window_requests, answers) OVER by_target)
+                                   - toInt64(sumIf(failures, answers) OVER by_target),
+                          toInt64(window_requests) - failures)) AS base_n,
+           greatest(0, if(answers, toInt64(sumIf(window_errors, answers) OVER by_target)
+                                   - toInt64(sumIf(failures, answers) OVER by_target),
+                          toInt64(window_errors) - failures)) AS base_e,
            -- a run of failures that the baseline's error rate (with one failure and one success
            -- added, so a short clean baseline is not taken as certainty) explains with a chance
-           -- of 1 in 10,000 or more is not an outage; after a baseline without failures, any
+           -- of 1 in 1,000,000 or more is not an outage; after a baseline without failures, any
            -- run that opens the breaker is
            toUInt32(if(base_e = 0, {failures:UInt32},
-                       greatest({failures:UInt32}, ceil(log(0.0001) / log((base_e + 1) / (base_n + 2)))))) AS outage_run,
+                       greatest({failures:UInt32}, ceil(log(0.000001) / log((base_e + 1) / (base_n + 2)))))) AS outage_run,
            multiIf(prev_breaker = 'closed' AND failures >= {failures:UInt32},
                        ('open', printf('%d consecutive failures (last: %s)', failures, last_failure)),
                    prev_breaker = 'closed' AND requests >= {breaker_min_requests:UInt32}
@@ -183,6 +193,7 @@ broken AS (
                        ('closed', printf('%d consecutive successes', successes)),
                    (prev_breaker, prev_breaker_reason)) AS breaker_step
     FROM stepped
+    WINDOW by_target AS (PARTITION BY target)
 ),
 judged AS (
     SELECT * EXCEPT (breaker_step),
@@ -227,6 +238,9 @@ judged AS (
                        AND error_rate >= {degraded_hold:Float64} * degraded_error_rate,
                        ('degraded', concat(printf('still degraded: %.1f%% >= %.1f%%: ', 100 * error_rate,
                                                   100 * {degraded_hold:Float64} * degraded_error_rate), error_text)),
+                   breaker != 'closed',
+                       ('degraded', concat(printf('circuit breaker %s: %s, not an outage (the answers\' error rate explains such runs): ',
+                                                  breaker, breaker_reason), error_text)),
                    errors > 0 AND requests < min_requests AND prev_verdict IN ('', 'unknown'),
                        ('unknown', printf('%d of %d requests failed %s: a verdict needs %d requests',
                                           toUInt64(errors), toUInt64(requests), rules_text, min_requests)),
@@ -276,6 +290,7 @@ SELECT target,
          requests >= {breaker_min_requests:UInt32} AND error_rate >= unhealthy_error_rate),
         ('error_rate_held_unhealthy', error_rate, {unhealthy_hold:Float64} * unhealthy_error_rate,
          prev_verdict = 'unhealthy' AND requests > 0 AND error_rate >= {unhealthy_hold:Float64} * unhealthy_error_rate),
+        ('breaker_not_closed', NULL, NULL, breaker != 'closed'),
         ('requests', toFloat64(requests), toFloat64(min_requests), requests >= min_requests),
         ('error_rate_lower', error_rate_lower, degraded_error_rate,
          requests >= min_requests AND error_rate_lower >= degraded_error_rate),

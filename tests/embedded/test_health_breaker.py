@@ -365,8 +365,8 @@ def test_rule_window_counts_are_the_points_stored_since_the_rules_window_start(s
     for offset in range(0, 180, 2):
         time = instant(offset - 1)
         probes = rng.choices(["ok", "http_5xx", "http_429", "timeout"], [20, 1, 1, 1], k=rng.randint(0, 3))
-        if offset % 40 == 20:  # an outage: 8 failures in a row
-            probes += ["timeout"] * 8
+        if offset % 40 == 20:  # an outage: 16 failures in a row, more than the random ones explain
+            probes += ["timeout"] * 16
         synthetic.points(store, synthetic.probe_points("a", time, probes))
         stored += [(time + timedelta(milliseconds=10 * i), o) for i, o in enumerate(probes)]
         if not 60 <= offset < 100:  # 40 s without evaluations: more than the 30 s state lookback

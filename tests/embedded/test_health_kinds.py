@@ -101,6 +101,31 @@ def test_answers_of_all_kinds_together_reach_a_verdict_first(store) -> None:
     assert rules["answers_requests"] == {"value": 12.0, "limit": 30.0, "held": False}
 
 
+def test_a_run_the_other_kinds_failures_explain_is_not_an_outage(store) -> None:
+    """A model failing at random fails every kind: streams fail a third of their requests, then
+    completions, clean so far, fail 3 in a row. Judged on the answers of both kinds (10 of 50
+    failed before the run), a run of 3 is what such a model does, not an outage: the
+    completion breaker opens, and the kind reads `degraded` (an open breaker is never
+    `healthy`), not `unhealthy`."""
+    steps = [(t, kinds(completion=["ok", "ok"], stream=["http_5xx", "ok", "ok"]), ())
+             for t in range(0, 20, 2)]
+    steps += [(20, kinds(completion=FAIL3, stream=["ok"]), ("degraded", "open", 3, 0))]
+    actual = run_steps(store, config("completion", "stream"), steps)
+    assert actual[-1] == ("degraded", "open", 3, 0)
+    [kind] = store.rows("SELECT verdict, reason, outage, rules FROM health_kinds FINAL "
+                        "WHERE probe_kind = 'completion' AND evaluated_at = {at:DateTime64(3, 'UTC')}",
+                        {"at": instant(20)})
+    assert not kind["outage"]
+    assert kind["reason"] == (
+        "circuit breaker open: 3 consecutive failures (last: http_5xx), not an outage (the "
+        "answers' error rate explains such runs): error rate 13.0% (6.5% to 24.5% at 80% "
+        "confidence) over 5m (3 of 23 failed: http_5xx x3)")
+    rules = {r.pop("name"): r for r in kind["rules"]}
+    # 9 in a row would be an outage: (10 + 1) / (50 + 2) ^ 9 < 1 / 1,000,000
+    assert rules["consecutive_failures"] == {"value": 3.0, "limit": 9.0, "held": False}
+    assert rules["breaker_not_closed"] == {"value": None, "limit": None, "held": True}
+
+
 def test_kinds_recovering_one_after_the_other_go_straight_back_to_healthy(store) -> None:
     """An outage of both kinds; completion closes its breaker first, stream 6 s later. The
     outage's failures leave the answers counted together with each kind's rule window: the
