@@ -10,7 +10,8 @@
 --   `probe_rejected` (the provider refused the probe request itself) is neither a failure nor a
 --   success, and counts in no error rate: it is our request's problem, not the model's.
 -- Rule window: the status window ({window_s}), restarted when the breaker closes after an outage
---   that began with at least {failures} requests before it (`rules_from`): the failures
+--   that began with at least {failures} requests of the kind's own before it (`rules_from`,
+--   `outage_baseline`): the failures
 --   of an outage do not hold a recovered kind down, while those of a kind that fails at random,
 --   or that failed from its first probes, stay in the window.
 -- Outage: the breaker is not closed and the current run of failures is longer than the error
@@ -201,7 +202,10 @@ judged AS (
            breaker_step.2 AS breaker_reason,
            has_previous AND breaker != prev_breaker AS breaker_changed,
            breaker != 'closed' AND ((prev_outage AND prev_breaker != 'closed') OR failures >= outage_run) AS outage,
-           toUInt32(if(NOT outage, 0, if(prev_outage AND prev_breaker != 'closed', prev_outage_baseline, base_n))) AS outage_baseline,
+           -- the kind's own requests before the outage: only a kind with a history of its own
+           -- forgets an outage's failures when its breaker closes (`restarts`)
+           toUInt32(if(NOT outage, 0, if(prev_outage AND prev_breaker != 'closed', prev_outage_baseline,
+                                         greatest(0, toInt64(window_requests) - failures)))) AS outage_baseline,
            -- closing after an outage of a kind that had a baseline: its rule window starts again
            breaker_changed AND breaker = 'closed' AND prev_outage
                AND prev_outage_baseline >= {failures:UInt32} AS restarts,
