@@ -39,19 +39,21 @@ from bench import (
     passive_hold,
     prober,
     settle,
+    settle_replay,
     soak,
 )
 from llmhealth_config.model import RetentionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "passive", "soak", "isolation",
-           "api", "page")
+BENCHES = ("ingest", "aggregation", "prober", "detection", "settle", "replay", "passive", "soak",
+           "isolation", "api", "page")
 HEADINGS = {  # the heading each benchmark's section starts with (older titles it replaces)
     "ingest": ("## Ingest",),
     "aggregation": ("## Evaluation cycle time", "## One aggregation cycle"),
     "prober": ("## One prober process",),
     "detection": ("## End-to-end detection",),
     "settle": ("## Settle, then hold",),
+    "replay": ("## The status rules replayed",),
     "passive": ("## Passive: sustained application failures",),
     "soak": ("## False alarms",),
     "isolation": ("## Heavy reads beside the monitor",),
@@ -157,6 +159,9 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
     step("settle", "settle, then hold: 4 targets per error rate (1 % to 100 %)",
          lambda: settle.section(settle.measure(tmp / "settle", per_rate=2 if short else 4,
                                                minutes=3.0 if short else 50.0)))
+    step("replay", f"the status rules replayed: {10 if short else 60} targets per error rate",
+         lambda: settle_replay.section(settle_replay.measure(engine, per_rate=10 if short else 60,
+                                                             minutes=5.0 if short else 10.0)))
     step("passive", "passive: sustained application failures with healthy probes, 3 targets per group",
          lambda: passive_hold.section(passive_hold.measure(tmp / "passive", per_group=2 if short else 3,
                                                            minutes=4.0 if short else 30.0)))

@@ -63,7 +63,7 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
     by_target: dict[str, list[dict]] = {}
     for row in rows:
         by_target.setdefault(row["target"], []).append(row)
-    settle, changes, hours, final, before = [], 0, 0.0, [], set()
+    settle, changes, each, hours, final, before, before_each = [], 0, [], 0.0, [], set(), []
     probed, probed_hours = 0, 0.0
     for target, snapshots in by_target.items():
         start = snapshots[0]["t"]
@@ -72,13 +72,16 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
         first = next((s["t"] for s in snapshots if s["status"] == EXPECTED[p]), None)
         final.append(snapshots[-1]["status"])
         settle.append(None if first is None else first - start)
-        before |= {s["status"] for s in snapshots if first is None or s["t"] < first}
-        if first is not None:
-            after = [s for s in snapshots if s["t"] >= first]
-            changes += sum(1 for a, b in itertools.pairwise(after) if a["status"] != b["status"])
+        before_each.append({s["status"] for s in snapshots if first is None or s["t"] < first})
+        before |= before_each[-1]
+        after = [s for s in snapshots if first is not None and s["t"] >= first]
+        each.append(sum(1 for a, b in itertools.pairwise(after) if a["status"] != b["status"]))
+        changes += each[-1]
+        if after:
             hours += (after[-1]["t"] - first) / 3600
     reached = [s for s in settle if s is not None]
     return {"p": p, "targets": len(by_target), "expected": EXPECTED[p], "reached": len(reached),
+            "settle_s": settle, "changes_each": each, "before_each": before_each,
             "settle_median_s": statistics.median(reached) if reached else None,
             "settle_max_s": max(reached) if reached else None, "changes": changes,
             "target_hours": hours, "final": final, "before": sorted(before),

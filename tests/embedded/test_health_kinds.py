@@ -6,15 +6,12 @@ before the instant)."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from aggregator.evaluate import evaluate
 from aggregator.store.embedded import EmbeddedStore
-from llmhealth_config.aggregator import BreakerSettings
-from llmhealth_config.model import Config, ProberSettings
-from prober.cadence import Cadence, CadenceRules
+from bench.settle_replay import schedule
+from llmhealth_config.model import Config
 from tests.embedded import synthetic
 from tests.embedded.conftest import ReusableStore
 from tests.embedded.synthetic import instant, probe_points, run_steps
@@ -185,26 +182,6 @@ def test_a_snapshot_records_every_rule_it_checked(store) -> None:
     assert target["deciding_kind"] == "completion"
     assert [(k["probe_kind"], k["verdict"]) for k in target["kinds"]] == [("completion", "unhealthy")]
     assert target["targets_version"] == kind["targets_version"] != 0
-
-
-def schedule(p: float, seconds: float, seed: int, offset: float) -> list[tuple[float, str]]:
-    """(time, outcome) of one kind's probes as the prober's cadence (`prober.cadence`, default
-    settings) runs them from `offset` seconds on: on the 5 s slots, 1 s apart after a failure
-    (confirmation, then doubt), failing at random with probability p with an HTTP 500 that
-    takes 0.2 s and costs nothing (no backoff)."""
-    rng = random.Random(seed)
-    settings = ProberSettings()
-    cadence = Cadence(CadenceRules(
-        settings.interval, settings.confirm_delay, confirm_failures=BreakerSettings().failures,
-        backoff_after=settings.backoff_after, backoff_max=settings.backoff_max,
-        retry_after_max=settings.retry_after_max, doubt_probes=settings.doubt_probes,
-        doubt_successes=settings.doubt_successes), start=offset)
-    probes = []
-    while (t := cadence.planned) < seconds:
-        failed = rng.random() < p
-        probes.append((t, "http_5xx" if failed else "ok"))
-        cadence.after(ok=not failed, retry_after_s=None, now=t + 0.2, free=True)
-    return probes
 
 
 SETTLED = {0.01: "healthy", 0.1: "degraded", 0.3: "degraded", 0.5: "unhealthy", 1.0: "unhealthy"}
