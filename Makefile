@@ -30,7 +30,7 @@ test-unit: $(STAMP)  ## unit tests only (no engine, no child processes)
 test-embedded: $(STAMP)  ## the embedded engine and real processes (pytest marker `embedded`)
 	$(PY) -m pytest -q -ra -m embedded $(ARGS)
 
-bench: $(STAMP)  ## writes BENCHMARKS.md (about 3 h: 60 min soak, 50 min settle, 30 min passive, 10 min replay); ARGS="--short", "--only detection,aggregation", "--soak-minutes 10"
+bench: $(STAMP)  ## writes BENCHMARKS.md (about 3 h: 60 min soak, 50 min settle, 30 min passive, 3 min replay); ARGS="--short", "--only detection,aggregation", "--soak-minutes 10"
 	$(PY) -m bench $(ARGS)
 
 lint: $(STAMP)

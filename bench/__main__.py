@@ -1,7 +1,7 @@
 """`make bench`: run the benchmarks in one process and write BENCHMARKS.md.
 
-`python -m bench` runs all of them (about 2 h 45 min: 60 min of false-alarm soak, 50 of settling,
-30 of applications' failures);
+`python -m bench` runs all of them (about 3 h: 60 min of false-alarm soak, 50 of settling, 30 of
+applications' failures, 3 of the status rules replayed);
 `--only detection,aggregation` runs some and replaces only their sections in BENCHMARKS.md;
 `--short` shortens every one (for trying the benchmarks out, not for the record);
 `--soak-minutes` sets the soak's length. Every child process runs on ephemeral ports with its
