@@ -29,12 +29,17 @@ way) and no change after, as in the soak."""
 MAX_CHANGES_PER_HOUR = 1.0
 
 
-def _name(p: float, i: int) -> str:
+def target_name(p: float, i: int) -> str:
     return f"p{round(p * 100):03d}-{i:02d}"
 
 
+def rows_of_rate(p: float, rows: list[dict]) -> list[dict]:
+    """The rows of rate `p`'s targets (named by `target_name`)."""
+    return [r for r in rows if r["target"].startswith(target_name(p, 0)[:5])]
+
+
 def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> dict:
-    models = {_name(p, i): {"error_rate": p, "error_kind": "http_500"}
+    models = {target_name(p, i): {"error_rate": p, "error_kind": "http_500"}
               for p in RATES for i in range(per_rate)}
     with pipeline(work, models) as pipe:
         pipe.run_for(minutes, log, "settle")
@@ -50,7 +55,7 @@ def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> 
             WHERE source = 'probe' AND signal = 'outcome' AND target IN {names:Array(String)}
             GROUP BY target""", {"names": list(models)})}
     return {"per_rate": per_rate, "minutes": minutes,
-            "rates": [summarize(p, [r for r in rows if r["target"].startswith(_name(p, 0)[:5])],
+            "rates": [summarize(p, rows_of_rate(p, rows),
                                 probes)
                       for p in RATES]}
 

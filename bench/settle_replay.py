@@ -57,11 +57,11 @@ def schedule(p: float, seconds: float, seed: int, offset: float) -> list[tuple[f
 
 
 def targets(per_rate: int, seconds: float) -> dict[str, dict[str, list[tuple[float, str]]]]:
-    """Per target (bench/settle.py's names): its completion and stream probes, seeded by name."""
+    """Per target (`settle.target_name`): its completion and stream probes, seeded by name."""
     probes = {}
     for p in settle.RATES:
         for i in range(per_rate):
-            name = settle._name(p, i)
+            name = settle.target_name(p, i)
             rng = random.Random(name)
             phase = rng.uniform(0, 5)
             probes[name] = {"completion": schedule(p, seconds, rng.randrange(2**31), phase),
@@ -107,7 +107,7 @@ def measure(engine_dir: Path, per_rate: int = 60, minutes: float = 10.0, log=pri
         raise RuntimeError(f"snapshots of {len({r['target'] for r in rows})} of {len(probes)} targets: "
                            "the replay's points did not reach the rules")
     return {"per_rate": per_rate, "minutes": minutes,
-            "rates": [settle.summarize(p, [r for r in rows if r["target"].startswith(settle._name(p, 0)[:5])])
+            "rates": [settle.summarize(p, settle.rows_of_rate(p, rows))
                       for p in settle.RATES]}
 
 

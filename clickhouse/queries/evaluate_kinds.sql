@@ -166,11 +166,10 @@ broken AS (
                                      / (requests + 1.6425)), 1) AS error_rate_upper,
            -- the outage baseline (above)
            probe_kind NOT IN ('models', 'context') AS answers,
-           greatest(0, if(answers, toInt64(sumIf(window_requests, answers) OVER by_target)
-                                   - toInt64(sumIf(failures, answers) OVER by_target),
+           toInt64(sumIf(failures, answers) OVER by_target) AS answer_runs,
+           greatest(0, if(answers, toInt64(sumIf(window_requests, answers) OVER by_target) - answer_runs,
                           toInt64(window_requests) - failures)) AS base_n,
-           greatest(0, if(answers, toInt64(sumIf(window_errors, answers) OVER by_target)
-                                   - toInt64(sumIf(failures, answers) OVER by_target),
+           greatest(0, if(answers, toInt64(sumIf(window_errors, answers) OVER by_target) - answer_runs,
                           toInt64(window_errors) - failures)) AS base_e,
            -- a run of failures that the baseline's error rate (with one failure and one success
            -- added, so a short clean baseline is not taken as certainty) explains with a chance
