@@ -10,10 +10,11 @@
 --   `probe_rejected` (the provider refused the probe request itself) is neither a failure nor a
 --   success, and counts in no error rate: it is our request's problem, not the model's.
 -- Rule window: the status window ({window_s}), restarted when the breaker closes after an outage
---   that began with at least {failures} requests of the kind's own before it (`rules_from`,
---   `outage_baseline`): the failures
---   of an outage do not hold a recovered kind down, while those of a kind that fails at random,
---   or that failed from its first probes, stay in the window.
+--   that began with at least {breaker_min_requests} requests of the kind's own before it
+--   (`rules_from`, `outage_baseline`): the failures of an outage do not hold a recovered kind
+--   down, while those of a kind that fails at random, or that failed within its first few
+--   probes (a few clean probes and then a run of failures say little about which it is), stay
+--   in the window.
 -- Outage: the breaker is not closed and the current run of failures is longer than the error
 --   rate explains. The baseline is the window's requests before the run, of all the target's
 --   kinds that answer (all but `models` and `context`: a model failing at random fails its
@@ -42,8 +43,10 @@
 --   degraded     it was degraded or worse and r >= {degraded_hold} x degraded_error_rate
 --   degraded     the breaker is not closed: a run of failures that is not an outage (the
 --                answers' error rate explains it) still says the kind fails often
---   unknown      e > 0 and n < min_requests, and no verdict yet: too few requests to judge a
---                new kind (one already judged keeps its verdict until the rules above apply)
+--   unknown      e > 0 and n < min_requests, and no verdict yet, or a `healthy` one that more
+--                than one failure already puts in doubt (lo >= degraded_error_rate): too few
+--                requests to judge a new kind either way (a single failure among few requests
+--                keeps a kind `healthy`, so one random failure soon after a start is no change)
 --   degraded     n >= min_requests and lo >= degraded_error_rate (rate_limited when 429s are most
 --                errors)
 --   degraded     latency p99 > thresholds.latency_p99 (kinds but `stream` and `context`, whose
@@ -205,9 +208,9 @@ judged AS (
            -- forgets an outage's failures when its breaker closes (`restarts`)
            toUInt32(if(NOT outage, 0, if(prev_outage AND prev_breaker != 'closed', prev_outage_baseline,
                                          greatest(0, toInt64(window_requests) - failures)))) AS outage_baseline,
-           -- closing after an outage of a kind that had a baseline: its rule window starts again
+           -- closing after an outage of a kind with a history of its own: its rule window starts again
            breaker_changed AND breaker = 'closed' AND prev_outage
-               AND prev_outage_baseline >= {failures:UInt32} AS restarts,
+               AND prev_outage_baseline >= {breaker_min_requests:UInt32} AS restarts,
            dateDiff('millisecond', last_probe_at, {at:DateTime64(3, 'UTC')}) / 1000 AS age,
            {stale_intervals:Float64} * if(breaker = 'closed', probe_interval,
                                           greatest(probe_interval, {backoff_max_s:Float64})) AS stale_after,
@@ -244,7 +247,9 @@ judged AS (
                    breaker != 'closed',
                        ('degraded', concat(printf('circuit breaker %s: %s, not an outage (the answers\' error rate explains such runs): ',
                                                   breaker, breaker_reason), error_text)),
-                   errors > 0 AND requests < min_requests AND prev_verdict IN ('', 'unknown'),
+                   errors > 0 AND requests < min_requests
+                       AND (prev_verdict IN ('', 'unknown')
+                            OR (prev_verdict = 'healthy' AND errors > 1 AND error_rate_lower >= degraded_error_rate)),
                        ('unknown', printf('%d of %d requests failed %s: a verdict needs %d requests',
                                           toUInt64(errors), toUInt64(requests), rules_text, min_requests)),
                    requests >= min_requests AND error_rate_lower >= degraded_error_rate,

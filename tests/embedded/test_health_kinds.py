@@ -141,6 +141,57 @@ def test_kinds_recovering_one_after_the_other_go_straight_back_to_healthy(store)
     assert events == [("new", "healthy"), ("healthy", "unhealthy"), ("unhealthy", "healthy")], events
 
 
+def _verdicts(store, kind: str = "completion") -> list[tuple[str, str]]:
+    return [(r["verdict"], r["reason"]) for r in store.rows(
+        "SELECT verdict, reason FROM health_kinds FINAL WHERE target = 'a' AND probe_kind = {kind:String} "
+        "ORDER BY evaluated_at", {"kind": kind})]
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    pytest.param([["ok"] * 3, ["http_5xx", "ok"], ["http_5xx", "ok"]], [
+        ("healthy", "error rate 0.0% over 5m (3 probes)"),
+        ("healthy", "error rate 20.0% over 5m (5 probes)"),
+        ("unknown", "2 of 7 requests failed over 5m: a verdict needs 30 requests")],
+        id="a-second-failure-among-few-puts-it-in-doubt"),
+    pytest.param([["ok"] * 10, ["http_5xx"] + ["ok"] * 8, ["http_5xx"]], [
+        ("healthy", "error rate 0.0% over 5m (10 probes)"),
+        ("healthy", "error rate 5.3% over 5m (19 probes)"),
+        ("healthy", "error rate 10.0% over 5m (20 probes)")],
+        id="two-failures-among-twenty-leave-it-healthy"),
+])
+def test_a_healthy_kind_keeps_its_verdict_through_one_failure_among_few(
+        store, steps: list[list[str]], expected: list[tuple[str, str]]) -> None:
+    """A single failure among few requests is no change; a second one that puts the kind in
+    doubt (90 % lower bound of 2 of 7 at 5 % or more) makes it `unknown` until min_requests,
+    never `healthy`; 2 of 20 (lower bound 4.2 %) do not."""
+    run_steps(store, config("completion"), [(2 * i, kinds(completion=probes), ())
+                                            for i, probes in enumerate(steps)])
+    assert _verdicts(store) == expected
+
+
+@pytest.mark.parametrize(("before", "verdict", "restarted"), [
+    pytest.param(3, "unhealthy", False, id="within-its-first-probes-the-failures-stay"),
+    pytest.param(10, "healthy", True, id="after-breaker-min-requests-the-window-restarts"),
+])
+def test_the_rule_window_restarts_only_after_an_outage_of_a_kind_with_a_history(
+        store, before: int, verdict: str, restarted: bool) -> None:
+    """Clean probes, 3 failures in a row (an outage: none failed before), recovery. With fewer
+    than breaker.min_requests (10) requests before it, which a model failing half its requests
+    also shows, the failures stay in the rule window and the kind stays `unhealthy` (4 of 10
+    failed, held at 35 %); with 10, the window starts again at the close and the kind is
+    `healthy`."""
+    run_steps(store, config("completion"), [
+        (0, kinds(completion=["ok"] * before), ()), (2, kinds(completion=FAIL3), ()),
+        (4, kinds(completion="http_5xx"), ()), (8, kinds(completion="ok"), ()),
+        (10, kinds(completion=["ok", "ok"]), ())])
+    rows = store.rows("SELECT verdict, breaker, outage, rules_from = evaluated_at AS restarted "
+                      "FROM health_kinds FINAL WHERE target = 'a' ORDER BY evaluated_at")
+    assert [(r["breaker"], r["outage"]) for r in rows] == [
+        ("closed", False), ("open", True), ("open", True), ("half_open", True), ("closed", False)]
+    assert [r["verdict"] for r in rows[1:]] == ["unhealthy"] * 3 + [verdict]
+    assert rows[-1]["restarted"] == restarted
+
+
 def test_latency_quantiles_per_kind(store) -> None:
     """A `models` listing's 5 ms answers do not dilute a completion's 2 s."""
     synthetic.points(store, [
