@@ -55,9 +55,7 @@ def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> 
             WHERE source = 'probe' AND signal = 'outcome' AND target IN {names:Array(String)}
             GROUP BY target""", {"names": list(models)})}
     return {"per_rate": per_rate, "minutes": minutes,
-            "rates": [summarize(p, rows_of_rate(p, rows),
-                                probes)
-                      for p in RATES]}
+            "rates": [summarize(p, rows_of_rate(p, rows), probes) for p in RATES]}
 
 
 def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) -> dict:
@@ -69,7 +67,7 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
     for row in rows:
         by_target.setdefault(row["target"], []).append(row)
     settle, changes, each, hours, final, before, before_each = [], 0, [], 0.0, [], set(), []
-    probed, probed_hours = 0, 0.0
+    probed, probed_hours, healthy_last = 0, 0.0, None
     for target, snapshots in by_target.items():
         start = snapshots[0]["t"]
         probed += (probes or {}).get(target, 0)
@@ -78,6 +76,9 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
         final.append(snapshots[-1]["status"])
         settle.append(None if first is None else first - start)
         before_each.append({s["status"] for s in snapshots if first is None or s["t"] < first})
+        healthy = [s["t"] - start for s in snapshots if s["status"] == "healthy"]
+        if healthy and EXPECTED[p] != "healthy":
+            healthy_last = max(healthy_last or 0.0, healthy[-1])
         before |= before_each[-1]
         after = [s for s in snapshots if first is not None and s["t"] >= first]
         each.append(sum(1 for a, b in itertools.pairwise(after) if a["status"] != b["status"]))
@@ -89,7 +90,7 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
             "settle_s": settle, "changes_each": each, "before_each": before_each,
             "settle_median_s": statistics.median(reached) if reached else None,
             "settle_max_s": max(reached) if reached else None, "changes": changes,
-            "target_hours": hours, "final": final, "before": sorted(before),
+            "target_hours": hours, "final": final, "before": sorted(before), "healthy_last_s": healthy_last,
             "probes_per_hour": probed / probed_hours if probes is not None and probed_hours else None}
 
 
@@ -115,6 +116,14 @@ def cells(row: dict) -> tuple[float, str, str, str]:
     return per_hour, median, worst, finals
 
 
+def healthy_cell(row: dict) -> str:
+    """The latest second after its first snapshot at which a target of a rate expected not to be
+    healthy read `healthy` ("-": none did; "n/a" for a rate expected healthy)."""
+    if row["expected"] == "healthy":
+        return "n/a"
+    return "-" if row["healthy_last_s"] is None else f"{row['healthy_last_s']:.0f}"
+
+
 def section(result: dict) -> list[str]:
     lines = [
         "## Settle, then hold: targets failing at random", "",
@@ -123,17 +132,17 @@ def section(result: dict) -> list[str]:
          f"every 5 s, half an interval apart), for {result['minutes']:g} min. Settle: time from a target's first snapshot until it "
          "first holds the expected status; changes: status changes after that, per target-hour. Goals: "
          "1 % stays healthy (nothing but unknown before its first healthy, no change after); 10 % and 30 % degraded within 2 min; 50 %, 90 %, 100 % unhealthy within 30 s; at "
-         "most 1 change per hour after settling. Probes / h: the probes of each kind stored per "
+         "most 1 change per hour after settling. Last healthy: the latest second after its first snapshot at which a target of the rate read healthy (\"-\": none did). Probes / h: the probes of each kind stored per "
          "target-hour, against the 1,440 of the two kinds' slots: the confirmation and doubt probes "
          "(`prober.doubt_probes`, at most 120 an hour per kind) come on top."), "",
-        "| p | expected | reached | settle median (s) | settle max (s) | changes | target-hours | changes / h | final statuses | probes / h | goal |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        "| p | expected | reached | settle median (s) | settle max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses | probes / h | goal |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in result["rates"]:
         per_hour, median, worst, finals = cells(r)
         probes = "-" if r.get("probes_per_hour") is None else f"{r['probes_per_hour']:,.0f}"
         lines.append(f"| {r['p']:.0%} | {r['expected']} | {r['reached']} of {r['targets']} | {median} | "
-                     f"{worst} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.1f} | {finals} | "
+                     f"{worst} | {healthy_cell(r)} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.1f} | {finals} | "
                      f"{probes} | {verdict(r)} |")
     return lines
 

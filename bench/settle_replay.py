@@ -131,16 +131,17 @@ def section(result: dict) -> list[str]:
          "enough targets to say how often they miss the goals of \"Settle, then hold\" (1 %: stays "
          "healthy; 10 %, 30 %: degraded within 2 min; 50 % and more: unhealthy within 30 s; at most 1 "
          "change per hour after settling). Within goal: targets that settled within the goal; p95: of "
-         "the settle times."), "",
-        "| p | expected | within goal | settle median (s) | p95 (s) | max (s) | changes | target-hours | changes / h | final statuses |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+         "the settle times; last healthy: the latest second after its first snapshot at which a target "
+         "of the rate read healthy (\"-\": none did)."), "",
+        "| p | expected | within goal | settle median (s) | p95 (s) | max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["rates"]:
         per_hour, median, worst, finals = settle.cells(r)
         reached = sorted(s for s in r["settle_s"] if s is not None)
         p95 = "-" if not reached else f"{reached[max(0, -(-len(reached) * 95 // 100) - 1)]:.0f}"
         lines.append(f"| {r['p']:.0%} | {r['expected']} | {within_goal(r)} of {r['targets']} | {median} | "
-                     f"{p95} | {worst} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.2f} | {finals} |")
+                     f"{p95} | {worst} | {settle.healthy_cell(r)} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.2f} | {finals} |")
     return lines
 
 

@@ -15,13 +15,15 @@ def test_settle_time_and_changes_after_it() -> None:
     rate = summarize(0.5, rows)
     assert (rate["reached"], rate["settle_median_s"], rate["settle_max_s"]) == (2, 3.0, 4.0)
     assert rate["changes"] == 2  # unhealthy -> degraded -> unhealthy, after settling
+    assert rate["healthy_last_s"] == 2.0  # p050-00's second snapshot; p050-01 never
 
 
 def test_a_target_that_never_reaches_its_status_misses_the_goal() -> None:
     rate = summarize(0.1, _rows("p010-00", ["unknown", "healthy", "healthy"]))
     assert (rate["reached"], rate["settle_max_s"]) == (0, None)
     result = {"per_rate": 1, "minutes": 1.0, "rates": [rate]}
-    assert section(result)[-1] == ("| 10% | degraded | 0 of 1 | - | - | 0 | 0.0 | 0.0 | healthy x1 | - | "
+    assert rate["healthy_last_s"] == 4.0  # healthy until its last snapshot, 4 s after its first
+    assert section(result)[-1] == ("| 10% | degraded | 0 of 1 | - | - | 4 | 0 | 0.0 | 0.0 | healthy x1 | - | "
                                    "**not met** |")
 
 
@@ -38,6 +40,7 @@ def test_one_percent_stays_healthy_after_its_first_answers() -> None:
     once = summarize(0.01, _rows("p001-01", ["unknown", "healthy", "degraded", "healthy"]))
     early = summarize(0.01, _rows("p001-02", ["unknown", "degraded", "healthy"]))
     assert section({"per_rate": 1, "minutes": 1.0, "rates": [slow]})[-1].endswith("| met |")
+    assert "| 140 | n/a | 0 |" in section({"per_rate": 1, "minutes": 1.0, "rates": [slow]})[-1]
     assert once["changes"] == 2
     assert section({"per_rate": 1, "minutes": 1.0, "rates": [once]})[-1].endswith("| **not met** |")
     assert early["before"] == ["degraded", "unknown"]

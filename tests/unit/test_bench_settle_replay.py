@@ -18,7 +18,9 @@ def test_within_goal_counts_each_target_against_its_rate_goal() -> None:
     assert rate["settle_s"] == [2.0, 142.0, None]
     assert within_goal(rate) == 1
     line = section({"per_rate": 3, "minutes": 1.0, "rates": [rate]})[-1]
-    assert line.startswith("| 50% | unhealthy | 1 of 3 | 72 | 142 | 142 | 0 |")
+    assert line.startswith("| 50% | unhealthy | 1 of 3 | 72 | 142 | 142 | 140 | 0 |")
+    never = summarize(0.5, _rows("p050-00", ["unknown", "unhealthy"]))
+    assert "| 2 | 2 | 2 | - | 0 |" in section({"per_rate": 1, "minutes": 1.0, "rates": [never]})[-1]
 
 
 def test_one_percent_is_within_goal_only_healthy_from_a_clean_start_and_after() -> None:
