@@ -60,9 +60,10 @@ def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> 
 
 def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) -> dict:
     """Per target of rate `p` (its snapshots in time order): seconds until it first held the
-    expected status (None: never) and status changes per hour after that; with `probes` (the
-    probes stored per target), the probes per target-hour, from each target's first snapshot
-    to its last."""
+    expected status (None: never) and status changes per hour after that; for a rate expected
+    not to be healthy, the latest second after its first snapshot at which a target read
+    `healthy` (`healthy_last_s`); with `probes` (the probes stored per target), the probes per
+    target-hour, from each target's first snapshot to its last."""
     by_target: dict[str, list[dict]] = {}
     for row in rows:
         by_target.setdefault(row["target"], []).append(row)
