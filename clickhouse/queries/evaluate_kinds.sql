@@ -44,9 +44,10 @@
 --   degraded     the breaker is not closed: a run of failures that is not an outage (the
 --                answers' error rate explains it) still says the kind fails often
 --   unknown      e > 0 and n < min_requests, and no verdict yet, or a `healthy` one that more
---                than one failure already puts in doubt (lo >= degraded_error_rate): too few
---                requests to judge a new kind either way (a single failure among few requests
---                keeps a kind `healthy`, so one random failure soon after a start is no change)
+--                than one failure already puts in doubt (lo >= {unhealthy_hold} x
+--                unhealthy_error_rate, the rate that holds a kind unhealthy): too few requests to
+--                judge a new kind either way (a model failing 1 % of its requests, 2 of its first
+--                few, stays `healthy`, so random failures soon after a start are no change)
 --   degraded     n >= min_requests and lo >= degraded_error_rate (rate_limited when 429s are most
 --                errors)
 --   degraded     latency p99 > thresholds.latency_p99 (kinds but `stream` and `context`, whose
@@ -249,7 +250,8 @@ judged AS (
                                                   breaker, breaker_reason), error_text)),
                    errors > 0 AND requests < min_requests
                        AND (prev_verdict IN ('', 'unknown')
-                            OR (prev_verdict = 'healthy' AND errors > 1 AND error_rate_lower >= degraded_error_rate)),
+                            OR (prev_verdict = 'healthy' AND errors > 1
+                                AND error_rate_lower >= {unhealthy_hold:Float64} * unhealthy_error_rate)),
                        ('unknown', printf('%d of %d requests failed %s: a verdict needs %d requests',
                                           toUInt64(errors), toUInt64(requests), rules_text, min_requests)),
                    requests >= min_requests AND error_rate_lower >= degraded_error_rate,

@@ -12,7 +12,9 @@ its doubt probes), and then need the error rate's 90 % lower bound at 5 % (4 fai
 30 answers, 6 among 60, 9 among 120): about 2e-4 per kind and target at 1 %, so fewer than
 one run in a hundred sees one. Before that minimum existed, one failure among a target's
 first 1-3 probes put the lower bound at 21 %, 9.5 % or 6.1 % and the target started
-`degraded`, which failed this test in about a quarter of its runs.
+`degraded`, which failed this test in about a quarter of its runs. A `healthy` kind read
+`unknown` after 2 failures among its first 16 requests while doubt began at a lower bound of
+5 % (2 of 13 failed it once); doubt now needs 35 %, 3 failures within 4 requests.
 """
 
 from __future__ import annotations
