@@ -202,12 +202,17 @@ def test_target_down_and_back_gives_the_event_sequence(pipeline: dict) -> None:
     assert statuses in ([("healthy", "unhealthy"), ("unhealthy", "healthy")],
                         [("healthy", "degraded"), ("degraded", "unhealthy"), ("unhealthy", "healthy")]), events
     # Each kind's breaker on its own: every kind that saw 3 failures in a row opened and came
-    # back through half-open (the stream probe may not have run 3 times during the outage).
+    # back through half-open (the stream probe may not have run 3 times during the outage). A
+    # half-open probe that came while the outage lasted opened it again: on a loaded machine the
+    # status read that ends the outage can take longer than the breaker's cooldown.
     tripped = sorted({e[1] for e in events if e[0] == "breaker"})
     assert "completion" in tripped or "stream" in tripped, events
     for kind in tripped:
-        assert [(e[2], e[3]) for e in events if e[:2] == ("breaker", kind)] == [
-            ("closed", "open"), ("open", "half_open"), ("half_open", "closed")], events
+        transitions = [(e[2], e[3]) for e in events if e[:2] == ("breaker", kind)]
+        retried = transitions[1:-2]
+        assert transitions[:1] == [("closed", "open")], events
+        assert retried == [("open", "half_open"), ("half_open", "open")] * (len(retried) // 2), events
+        assert transitions[-2:] == [("open", "half_open"), ("half_open", "closed")], events
     opened = min(events.index(("breaker", kind, "closed", "open")) for kind in tripped)
     assert events.index(("status", "", statuses[-2][0], "unhealthy")) >= opened, events  # via a breaker
 
