@@ -178,7 +178,7 @@ def aggregator_families(pace: Pace | None, interval_s: float, slo: float,
     duration = _gauge("llmhealth_aggregator_cycle_duration_seconds", "How long the last "
                       "evaluation took")
     behind = _gauge("llmhealth_aggregator_behind", "1 when the last evaluation took longer than "
-                    "aggregator.interval (instants are then evaluated late), else 0")
+                    "aggregator.interval (missed instants are then skipped), else 0")
     failing = _gauge("llmhealth_aggregator_evaluation_failing", "1 when the worker's last run "
                      "failed (the store refused or did not answer; see its log), else 0")
     interval.add_metric([], interval_s)

@@ -3,8 +3,11 @@
 Runs in a background thread pool (the SQL runs in the engine, off the caller's event loop).
 Each run evaluates, in order, every aligned instant since the last one evaluated (at most
 `aggregator.backfill` back), so after downtime the missed instants are filled from the
-stored points before the current one. A failed evaluation is logged with the store's error
-and the next run resumes from the last instant written.
+stored points before the current one. While evaluations take longer than the interval, a
+backfill could never catch up: the worker then skips the missed instants but the first of
+each minute (where the long windows and SLO rows are written) and evaluates the current one,
+so its statuses stay as fresh as its pace allows. A failed evaluation is logged with the
+store's error and the next run resumes from the last instant written.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator import sql
-from aggregator.evaluate import Evaluator, aligned_instant
+from aggregator.evaluate import Evaluator, aligned_instant, first_of_minute
 from aggregator.store.base import Store, StoreError
 from llmhealth_config.model import Config
 
@@ -55,7 +58,9 @@ class Worker:
 
     def pending(self, at: datetime) -> list[datetime]:
         """The instants to evaluate up to `at`: those after the last one written (within the
-        backfill horizon), or just `at` when there is none."""
+        backfill horizon), or just `at` when there is none. While the worker is behind (its
+        last evaluation took longer than the interval), only the first instant of each minute
+        among the missed ones, then `at`."""
         horizon = at - timedelta(seconds=self.config.aggregator.backfill)
         last = self.last_evaluated
         if last is None:
@@ -66,7 +71,14 @@ class Worker:
             return [at]
         step = timedelta(seconds=self.interval)
         count = int((at - last) / step)
-        return [last + step * k for k in range(1, count + 1)]
+        instants = [last + step * k for k in range(1, count + 1)]
+        if not self.behind:
+            return instants
+        kept = [i for i in instants[:-1] if first_of_minute(i, self.interval)] + instants[-1:]
+        if len(kept) < len(instants):
+            log.debug("behind: skipping %d missed instants up to %s", len(instants) - len(kept),
+                      at.isoformat())
+        return kept
 
     def run_once(self, now: float | None = None) -> datetime:
         """Evaluate every pending instant up to the latest aligned instant at or before `now`
@@ -107,14 +119,15 @@ class Worker:
                 log.exception("after the evaluation at %s: %r failed", instant.isoformat(), listener)
 
     def _check_pace(self, targets: int, duration_ms: float) -> None:
-        """Warn once when an evaluation takes longer than `interval` (the worker then runs late
-        and catches the missed instants up at the next runs), and say when it fits again."""
+        """Warn once when an evaluation takes longer than `interval` (the worker then skips the
+        instants it has no time for, see `pending`), and say when it fits again."""
         slow = duration_ms > self.interval * 1000
         if slow and not self.behind:
             log.warning("evaluating %d targets took %.0f ms, longer than aggregator.interval (%g s): "
-                        "instants are evaluated late, as a backfill at the next runs. Raise "
-                        "aggregator.interval, or evaluate fewer targets per aggregator (BENCHMARKS.md "
-                        "gives the time per evaluation by number of targets)",
+                        "statuses come at longer intervals (the instants missed meanwhile are "
+                        "skipped, but the first of each minute). Raise aggregator.interval, or "
+                        "evaluate fewer targets per aggregator (BENCHMARKS.md gives the time per "
+                        "evaluation by number of targets)",
                         targets, duration_ms, self.interval)
         elif self.behind and not slow:
             log.info("evaluations fit in aggregator.interval (%g s) again: %d targets in %.0f ms",

@@ -4,6 +4,7 @@ evaluations fit again (aggregator/worker.py)."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -83,3 +84,35 @@ def test_listeners_hear_every_instant_and_their_errors_change_nothing(
     # One health_cycles row per instant, the backfilled ones marked.
     assert [(c["backfill"], c["targets"], c["interval_s"]) for c in store.cycles] == [
         (False, 1, 2), (True, 1, 2), (True, 1, 2), (False, 1, 2)]
+
+
+def test_a_worker_behind_skips_missed_instants_but_the_first_of_each_minute(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backfill by a worker whose evaluations take longer than the interval never catches up:
+    its statuses would lag further behind with every run. So it evaluates the current instant
+    (and the first of a minute, where the long windows and SLO rows are written); a worker
+    that keeps pace fills every missed instant."""
+    durations_ms = iter([2500, 2500, 2500, 500, 500, 500, 500])
+    clock = SimpleNamespace(now=0.0)
+    evaluated: list[int] = []
+
+    def fake_evaluate(self: object, at: datetime) -> int:
+        clock.now += next(durations_ms) / 1000
+        evaluated.append(int(at.timestamp() - START))
+        return 1
+
+    monkeypatch.setattr(worker.Evaluator, "evaluate", fake_evaluate)
+    monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock.now))
+    config = Config.model_validate({
+        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
+        "aggregator": {"interval": 2}})
+    w = worker.Worker(NoSnapshots(), config)
+    assert START % 60 == 40  # START + 20 is the first instant of a minute
+
+    w.run_once(now=START)  # 2.5 s: behind
+    w.run_once(now=START + 30)  # 14 instants missed: the minute's first, then the current one
+    assert evaluated == [0, 20, 30] and w.behind
+    evaluated.clear()
+    w.run_once(now=START + 32)  # behind still: the current instant (fast: fits again)
+    w.run_once(now=START + 38)  # keeps pace: every missed instant, in order
+    assert evaluated == [32, 34, 36, 38] and not w.behind
