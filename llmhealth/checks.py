@@ -3,14 +3,15 @@ returning (healthy, one line saying why), cheap enough to run every few seconds 
 compose health check.
 
 - store: answers `SELECT 1` with the parts' credentials.
-- aggregator: the store holds a snapshot evaluated within 3 aggregator intervals.
+- aggregator: an evaluation finished within 3 cycles, a cycle being the longer of
+  aggregator.interval and the slowest evaluation of the last minute (a slow aggregator is
+  behind, not dead: restarting it would not make it faster).
 - prober: its heartbeat file (prober.heartbeat_file) was touched within 3 export intervals,
   that is, the collector took an export that recently.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,8 @@ from llmhealth_config.model import Config
 from prober.heartbeat import age_s
 
 PERIODS = 3
+LOOKBACK_S = 3600  # how far back the aggregator's last evaluation is looked for
+RECENT_S = 60  # the evaluations whose slowest sets the pace
 Result = tuple[bool, str]
 
 
@@ -38,25 +41,42 @@ def store(config: Config) -> Result:
     return True, f"store: answers ({config.store.database})"
 
 
-def aggregator(config: Config, now: float | None = None) -> Result:
-    interval = config.aggregator.interval
-    limit = PERIODS * interval
-    since = datetime.fromtimestamp(time.time() if now is None else now, UTC) - timedelta(seconds=limit)
+def aggregator(config: Config) -> Result:
     try:
         db = connect_store(config)
     except StoreError as exc:
         return False, f"aggregator: {exc}"
+    since = datetime.now(UTC) - timedelta(seconds=LOOKBACK_S)
     try:
-        rows = db.rows(sql.query("last_evaluated"), {"since": since})
+        rows = db.rows(sql.query("last_cycle"), {"since": since, "recent_s": RECENT_S})
     except StoreError as exc:
-        return False, f"aggregator: cannot read its snapshots: {exc}"
+        return False, f"aggregator: cannot read its evaluations (health_cycles): {exc}"
     finally:
         db.close()
-    at = str(rows[0]["at"]) if rows else ""
-    if not at or at.startswith("1970-"):
+    if not rows:
+        return False, (f"aggregator: no instant evaluated in the last {LOOKBACK_S // 60} min: it "
+                       "is not running, has not evaluated yet, or fails (see its log)")
+    return _pace(rows[0])
+
+
+def _pace(cycle: dict) -> Result:
+    """Alive when the last evaluation `cycle` describes finished within PERIODS cycles."""
+    age, interval = float(cycle["age_s"]), float(cycle["interval_s"])
+    slowest = float(cycle["slowest_ms"]) / 1000
+    limit = PERIODS * max(interval, slowest)
+    at = str(cycle["at"])
+    if age > limit:
+        basis = ("aggregator.interval" if interval >= slowest else
+                 f"the slowest evaluation of the last minute, {slowest:.1f} s")
         return False, (f"aggregator: no instant evaluated in the last {limit:g} s ({PERIODS} × "
-                       "aggregator.interval): it is not running, or failing (see its log)")
-    return True, f"aggregator: evaluated {at} UTC"
+                       f"{basis}; the last, {at} UTC, finished {age:.0f} s ago): it is not "
+                       "running, or failing (see its log)")
+    line = f"aggregator: evaluated {at} UTC, {age:.1f} s ago"
+    if slowest > interval:
+        line += (f"; behind: evaluations took up to {slowest:.1f} s in the last minute, longer "
+                 f"than aggregator.interval ({interval:g} s), so it skips instants (raise the "
+                 "interval, or split the targets)")
+    return True, line
 
 
 def prober(config: Config, now: float | None = None) -> Result:
