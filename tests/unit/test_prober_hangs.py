@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -108,10 +108,18 @@ def test_slow_model_is_never_cut() -> None:
     assert max(r.first_byte_s for r in results if r.first_byte_s) > 2.0
 
 
-@contextmanager
-def simulator_on(port: int, models: dict[str, ModelBehavior]) -> Iterator[str]:
-    with running(models, port=port) as base_url:
+@asynccontextmanager
+async def simulator_on(port: int, models: dict[str, ModelBehavior]) -> AsyncIterator[str]:
+    """The simulator on `port` for the block. It starts on the event loop (the prober's probes
+    wait meanwhile, rather than meet a closed port) and stops off it: a stop that blocked the
+    loop would freeze the prober's requests in flight, and one whose body the server still
+    waits for held its graceful shutdown until the timeout (CI failed on it)."""
+    server = running(models, port=port)
+    base_url = server.__enter__()
+    try:
         yield base_url
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
 
 
 def test_recovery_reprobes_the_backed_off_kinds_after_the_free_probe() -> None:
@@ -125,13 +133,13 @@ def test_recovery_reprobes_the_backed_off_kinds_after_the_free_probe() -> None:
         port = int(base_url.rsplit(":", 1)[1].split("/")[0])
 
     async def whole() -> tuple[Loop, float, float]:
-        with simulator_on(port, models):
+        async with simulator_on(port, models):
             loop = Loop(config(base_url, ["m"], **settings))
             await asyncio.sleep(1.0)
         async with rate_limiting_on(port):
             down = time.monotonic()
             await asyncio.sleep(3.0)
-        with simulator_on(port, models):
+        async with simulator_on(port, models):
             back = time.monotonic()
             await asyncio.sleep(1.5)
             await loop.stop()
