@@ -103,9 +103,11 @@ def test_a_model_that_loses_context_is_unhealthy_one_that_keeps_it_is_not(pipeli
     forgets = _wait(pipeline, "forgets", lambda rows: any(r["status"] == "unhealthy" for r in rows))
     lost = next(r for r in forgets if r["status"] == "unhealthy")
     assert lost["deciding_kind"] == "context"
-    # 3 failures open the breaker; on a loaded machine a 4th may be stored by the instant
-    assert re.match(r"context: circuit breaker open: [34] consecutive failures "
-                    r"\(last: context_lost\)", lost["reason"]), lost["reason"]
+    # 3 failures open the breaker; on a loaded machine more may be stored by the first instant
+    # evaluated after (the aggregator, at a 1 s interval, skips instants while it is behind)
+    opened = re.match(r"context: circuit breaker open: (\d+) consecutive failures "
+                      r"\(last: context_lost\)", lost["reason"])
+    assert opened and int(opened[1]) >= 3, lost["reason"]
     assert lost["context_preservation_rate"] == 0
     keeps = _wait(pipeline, "keeps", lambda rows: any(r["status"] == "healthy" for r in rows))
     healthy = [r for r in keeps if r["status"] == "healthy"]
