@@ -30,21 +30,30 @@ class NoSnapshots:
         self.cycles.append(params or {})
 
 
-def test_warns_once_when_evaluations_take_longer_than_the_interval(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    durations_ms = iter([500, 2500, 3100, 800, 700])
-    clock = SimpleNamespace(now=0.0)
+def timed_worker(monkeypatch: pytest.MonkeyPatch, durations_ms: list[float], targets: int = 1,
+                 evaluated: list[int] | None = None) -> worker.Worker:
+    """A worker (2 s interval, no snapshots stored) whose evaluations take `durations_ms` in
+    turn on a fake clock, each judging `targets`; the instants evaluated (seconds after START)
+    are appended to `evaluated`."""
+    durations, clock = iter(durations_ms), SimpleNamespace(now=0.0)
 
-    def fake_evaluate(self: object, at: object) -> int:
-        clock.now += next(durations_ms) / 1000
-        return 1000
+    def fake_evaluate(self: object, at: datetime) -> int:
+        clock.now += next(durations) / 1000
+        if evaluated is not None:
+            evaluated.append(int(at.timestamp() - START))
+        return targets
 
     monkeypatch.setattr(worker.Evaluator, "evaluate", fake_evaluate)
     monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock.now))
     config = Config.model_validate({
         "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
         "aggregator": {"interval": 2}})
-    w = worker.Worker(NoSnapshots(), config)
+    return worker.Worker(NoSnapshots(), config)
+
+
+def test_warns_once_when_evaluations_take_longer_than_the_interval(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    w = timed_worker(monkeypatch, [500, 2500, 3100, 800, 700], targets=1000)
     caplog.set_level(logging.INFO, logger="llmhealth.aggregator")
 
     behind = []
@@ -92,21 +101,8 @@ def test_a_worker_behind_skips_missed_instants_but_the_first_of_each_minute(
     its statuses would lag further behind with every run. So it evaluates the current instant
     (and the first of a minute, where the long windows and SLO rows are written); a worker
     that keeps pace fills every missed instant."""
-    durations_ms = iter([2500, 2500, 2500, 500, 500, 500, 500])
-    clock = SimpleNamespace(now=0.0)
     evaluated: list[int] = []
-
-    def fake_evaluate(self: object, at: datetime) -> int:
-        clock.now += next(durations_ms) / 1000
-        evaluated.append(int(at.timestamp() - START))
-        return 1
-
-    monkeypatch.setattr(worker.Evaluator, "evaluate", fake_evaluate)
-    monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock.now))
-    config = Config.model_validate({
-        "targets": [{"name": "a", "base_url": "http://x/v1", "model": "m"}],
-        "aggregator": {"interval": 2}})
-    w = worker.Worker(NoSnapshots(), config)
+    w = timed_worker(monkeypatch, [2500, 2500, 2500, 500, 500, 500, 500], evaluated=evaluated)
     assert START % 60 == 40  # START + 20 is the first instant of a minute
 
     w.run_once(now=START)  # 2.5 s: behind
