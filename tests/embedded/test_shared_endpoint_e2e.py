@@ -2,11 +2,12 @@
 two healthy models on each of two simulators, one whose limit is the local one (1: the hung
 models are Ollama targets on the same host and port) and one whose remote limit (8) the hung
 models' eight probes fill. Every snapshot of the healthy targets stays `healthy`, never
-`unknown`, from their first one on."""
+`unknown`, from their first one on, at every instant the aggregator evaluated."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import httpx
 import pytest
@@ -41,11 +42,23 @@ def _snapshots(pipeline: dict) -> list[dict]:
                               ORDER BY evaluated_at, target""", {"t": HEALTHY})
 
 
+def _instants(pipeline: dict) -> list[str]:
+    """Every instant the aggregator evaluated: a loaded one skips some (docs/health-model.md)."""
+    return [r["evaluated_at"] for r in query(pipeline, """
+        SELECT DISTINCT evaluated_at FROM health_snapshots FINAL
+        WHERE kind = 'target' ORDER BY evaluated_at""")]
+
+
 def _healthy_once(pipeline: dict) -> set[str]:
     try:
         return {r["target"] for r in _snapshots(pipeline) if r["status"] == "healthy"}
     except httpx.HTTPError:
         return set()  # the store is still starting
+
+
+def _span_s(instants: list[str]) -> float:
+    first, last = (datetime.fromisoformat(i) for i in (instants[0], instants[-1]))
+    return (last - first).total_seconds()
 
 
 def test_healthy_targets_stay_healthy_beside_hung_ones(tmp_path) -> None:
@@ -60,12 +73,15 @@ def test_healthy_targets_stay_healthy_beside_hung_ones(tmp_path) -> None:
                 time.sleep(0.25)
             time.sleep(WATCH_S)
             rows = _snapshots(pipeline)
+            instants = _instants(pipeline)
             log = pipeline["log"].read_text()
     for target in HEALTHY:
         statuses = [r for r in rows if r["target"] == target]
         first = next(i for i, r in enumerate(statuses) if r["status"] == "healthy")
         after = statuses[first:]
-        assert len(after) >= WATCH_S // 2, (target, len(after))  # one snapshot every 2 s
+        since = instants[instants.index(after[0]["evaluated_at"]):]
+        assert [r["evaluated_at"] for r in after] == since, (target, len(after), len(since))
+        assert _span_s(since) >= WATCH_S / 2, (target, since)  # the watch was evaluated
         assert all(r["status"] == "healthy" for r in after), (
             target, [(r["evaluated_at"], r["status"], r["reason"]) for r in after
                      if r["status"] != "healthy"])
