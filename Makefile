@@ -20,8 +20,8 @@ install: $(STAMP)
 run: $(STAMP)  ## the whole pipeline on this machine (demo targets when no config); ARGS="--config x.yaml"
 	$(VENV)/bin/llmhealth run $(ARGS)
 
-test: $(STAMP)  ## unit and (with Docker) container tests, then the embedded tier two files at a time
-	$(PY) -m pytest -q -ra -m "not embedded" $(ARGS)
+test: $(STAMP)  ## unit and (with Docker) container tests, then the embedded tier; each tier two files at a time
+	$(PY) -m pytest -q -ra -n 2 --dist loadfile -m "not embedded" $(ARGS)
 	$(PY) -m pytest -q -ra -n 2 --dist loadfile -m embedded $(ARGS)
 
 test-unit: $(STAMP)  ## unit tests only (no engine, no child processes)
