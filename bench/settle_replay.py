@@ -106,19 +106,33 @@ def measure(engine_dir: Path, per_rate: int = 60, minutes: float = 10.0, log=pri
     if len({r["target"] for r in rows}) != len(probes):
         raise RuntimeError(f"snapshots of {len({r['target'] for r in rows})} of {len(probes)} targets: "
                            "the replay's points did not reach the rules")
-    return {"per_rate": per_rate, "minutes": minutes,
-            "rates": [settle.summarize(p, settle.rows_of_rate(p, rows))
-                      for p in settle.RATES]}
+    rates = [settle.summarize(p, settle.rows_of_rate(p, rows)) for p in settle.RATES]
+    for rate in rates:
+        rate["missed"] = [evidence(probes[name], first - start.timestamp() + (settle.GOAL_S[rate["p"]] or seconds))
+                          for i, (name, first) in enumerate(zip(rate["names"], rate["first_t"], strict=True))
+                          if not met(rate, i)]
+    return {"per_rate": per_rate, "minutes": minutes, "rates": rates}
+
+
+def evidence(kinds: dict[str, list[tuple[float, str]]], until_s: float) -> str:
+    """A target's failed and all probes of each kind up to `until_s` seconds after the start:
+    "completion · stream", e.g. "2/31 · 1/27"."""
+    counts = [(sum(1 for t, o in runs if t <= until_s and o != "ok"), sum(1 for t, _ in runs if t <= until_s))
+              for runs in kinds.values()]
+    return " · ".join(f"{failed}/{n}" for failed, n in counts)
+
+
+def met(rate: dict, i: int) -> bool:
+    """Whether the rate's target `i` settled on the expected status within the goal (1 %: stayed
+    healthy, nothing but unknown before it and no change after)."""
+    goal, settled = settle.GOAL_S[rate["p"]], rate["settle_s"][i]
+    if goal is None:
+        return settled is not None and rate["changes_each"][i] == 0 and rate["before_each"][i] <= {"unknown"}
+    return settled is not None and settled <= goal
 
 
 def within_goal(rate: dict) -> int:
-    """Targets that settled on the expected status within the goal (1 %: that stayed healthy,
-    nothing but unknown before it and no change after)."""
-    goal = settle.GOAL_S[rate["p"]]
-    if goal is None:
-        return sum(1 for s, c, b in zip(rate["settle_s"], rate["changes_each"], rate["before_each"], strict=True)
-                   if s is not None and c == 0 and b <= {"unknown"})
-    return sum(1 for s in rate["settle_s"] if s is not None and s <= goal)
+    return sum(1 for i in range(rate["targets"]) if met(rate, i))
 
 
 def section(result: dict) -> list[str]:
@@ -132,16 +146,18 @@ def section(result: dict) -> list[str]:
          "healthy; 10 %, 30 %: degraded within 2 min; 50 % and more: unhealthy within 30 s; at most 1 "
          "change per hour after settling). Within goal: targets that settled within the goal; p95: of "
          "the settle times; last healthy: the latest second after its first snapshot at which a target "
-         "of the rate read healthy (\"-\": none did)."), "",
-        "| p | expected | within goal | settle median (s) | p95 (s) | max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+         "of the rate read healthy (\"-\": none did); misses: the evidence each target that missed "
+         "had by its goal (failed/all probes of its completion · stream kinds, over the whole run at 1 %)"), "",
+        "| p | expected | within goal | settle median (s) | p95 (s) | max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses | misses: evidence by the goal |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in result["rates"]:
         per_hour, median, worst, finals = settle.cells(r)
         reached = sorted(s for s in r["settle_s"] if s is not None)
         p95 = "-" if not reached else f"{reached[max(0, -(-len(reached) * 95 // 100) - 1)]:.0f}"
         lines.append(f"| {r['p']:.0%} | {r['expected']} | {within_goal(r)} of {r['targets']} | {median} | "
-                     f"{p95} | {worst} | {settle.healthy_cell(r)} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.2f} | {finals} |")
+                     f"{p95} | {worst} | {settle.healthy_cell(r)} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.2f} | {finals} | "
+                     f"{', '.join(r['missed']) or '-'} |")
     return lines
 
 

@@ -4,7 +4,7 @@ within each rate's goal, and the probe schedules it replays."""
 from __future__ import annotations
 
 from bench.settle import summarize
-from bench.settle_replay import schedule, section, targets, within_goal
+from bench.settle_replay import evidence, met, schedule, section, targets, within_goal
 
 
 def _rows(target: str, statuses: list[str]) -> list[dict]:
@@ -16,11 +16,21 @@ def test_within_goal_counts_each_target_against_its_rate_goal() -> None:
     rate = summarize(0.5, _rows("p050-00", ["unknown", "unhealthy"]) + _rows("p050-01", late)
                      + _rows("p050-02", ["unknown", "degraded"]))
     assert rate["settle_s"] == [2.0, 142.0, None]
-    assert within_goal(rate) == 1
+    assert within_goal(rate) == 1 and [met(rate, i) for i in range(3)] == [True, False, False]
+    rate["missed"] = ["3/9 · 2/8", "4/9 · 2/9"]
     line = section({"per_rate": 3, "minutes": 1.0, "rates": [rate]})[-1]
     assert line.startswith("| 50% | unhealthy | 1 of 3 | 72 | 142 | 142 | 140 | 0 |")
-    never = summarize(0.5, _rows("p050-00", ["unknown", "unhealthy"]))
-    assert "| 2 | 2 | 2 | - | 0 |" in section({"per_rate": 1, "minutes": 1.0, "rates": [never]})[-1]
+    assert line.endswith("| 3/9 · 2/8, 4/9 · 2/9 |")
+    never = summarize(0.5, _rows("p050-00", ["unknown", "unhealthy"])) | {"missed": []}
+    line = section({"per_rate": 1, "minutes": 1.0, "rates": [never]})[-1]
+    assert "| 2 | 2 | 2 | - | 0 |" in line and line.endswith("| - |")
+
+
+def test_evidence_counts_each_kinds_failures_up_to_the_goal() -> None:
+    kinds = {"completion": [(1.0, "ok"), (6.0, "http_5xx"), (7.2, "ok"), (31.0, "http_5xx")],
+             "stream": [(3.5, "http_5xx"), (4.7, "ok"), (30.0, "ok"), (30.5, "ok")]}
+    assert evidence(kinds, 30.0) == "1/3 · 1/3"
+    assert evidence(kinds, 60.0) == "2/4 · 1/4"
 
 
 def test_one_percent_is_within_goal_only_healthy_from_a_clean_start_and_after() -> None:
