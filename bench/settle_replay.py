@@ -108,10 +108,24 @@ def measure(engine_dir: Path, per_rate: int = 60, minutes: float = 10.0, log=pri
                            "the replay's points did not reach the rules")
     rates = [settle.summarize(p, settle.rows_of_rate(p, rows)) for p in settle.RATES]
     for rate in rates:
-        rate["missed"] = [evidence(probes[name], first - start.timestamp() + (settle.GOAL_S[rate["p"]] or seconds))
-                          for i, (name, first) in enumerate(zip(rate["names"], rate["first_t"], strict=True))
-                          if not met(rate, i)]
+        rate["missed"] = [miss(rate["p"], [r for r in rows if r["target"] == name], probes[name], start.timestamp())
+                          for i, name in enumerate(rate["names"]) if not met(rate, i)]
     return {"per_rate": per_rate, "minutes": minutes, "rates": rates}
+
+
+def miss(p: float, snapshots: list[dict], kinds: dict[str, list[tuple[float, str]]], start: float) -> str:
+    """What a target that missed its goal read by then and the evidence it had: its status at
+    the goal (1 %: the first status it read besides healthy and unknown, else unknown) and the
+    failed and all probes of each kind up to the goal ("completion · stream"), e.g.
+    "unknown 2/31 · 1/27"."""
+    goal = settle.GOAL_S[p]
+    if goal is None:
+        until = snapshots[-1]["t"]
+        status = next((s["status"] for s in snapshots if s["status"] not in ("healthy", "unknown")), "unknown")
+    else:
+        until = snapshots[0]["t"] + goal
+        status = [s["status"] for s in snapshots if s["t"] <= until][-1]
+    return f"{status} {evidence(kinds, until - start)}"
 
 
 def evidence(kinds: dict[str, list[tuple[float, str]]], until_s: float) -> str:
@@ -146,9 +160,10 @@ def section(result: dict) -> list[str]:
          "healthy; 10 %, 30 %: degraded within 2 min; 50 % and more: unhealthy within 30 s; at most 1 "
          "change per hour after settling). Within goal: targets that settled within the goal; p95: of "
          "the settle times; last healthy: the latest second after its first snapshot at which a target "
-         "of the rate read healthy (\"-\": none did); misses: the evidence each target that missed "
-         "had by its goal (failed/all probes of its completion · stream kinds, over the whole run at 1 %)"), "",
-        "| p | expected | within goal | settle median (s) | p95 (s) | max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses | misses: evidence by the goal |",
+         "of the rate read healthy (\"-\": none did); misses: each target that missed its goal, its status at the goal and "
+         "the evidence it had by then (failed/all probes of its completion · stream kinds; at 1 %: the first "
+         "status besides healthy and unknown it read, and the whole run)"), "",
+        "| p | expected | within goal | settle median (s) | p95 (s) | max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses | misses: status and evidence at the goal |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in result["rates"]:

@@ -4,7 +4,7 @@ within each rate's goal, and the probe schedules it replays."""
 from __future__ import annotations
 
 from bench.settle import summarize
-from bench.settle_replay import evidence, met, schedule, section, targets, within_goal
+from bench.settle_replay import evidence, met, miss, schedule, section, targets, within_goal
 
 
 def _rows(target: str, statuses: list[str]) -> list[dict]:
@@ -31,6 +31,10 @@ def test_evidence_counts_each_kinds_failures_up_to_the_goal() -> None:
              "stream": [(3.5, "http_5xx"), (4.7, "ok"), (30.0, "ok"), (30.5, "ok")]}
     assert evidence(kinds, 30.0) == "1/3 · 1/3"
     assert evidence(kinds, 60.0) == "2/4 · 1/4"
+    late = _rows("p050-00", ["unknown"] * 10 + ["degraded"] * 6 + ["unhealthy"])  # from 1000 s, every 2 s
+    assert miss(0.5, late, kinds, start=1000.0) == "degraded 1/3 · 1/3"  # 30 s: its goal
+    flapped = _rows("p001-00", ["unknown", "healthy", "degraded", "healthy"])
+    assert miss(0.01, flapped, kinds, start=970.0) == "degraded 2/4 · 1/4"  # its whole run
 
 
 def test_one_percent_is_within_goal_only_healthy_from_a_clean_start_and_after() -> None:
