@@ -88,7 +88,7 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
             hours += (after[-1]["t"] - first) / 3600
     reached = [s for s in settle if s is not None]
     return {"p": p, "targets": len(by_target), "names": list(by_target), "expected": EXPECTED[p],
-            "reached": len(reached), "first_t": [s[0]["t"] for s in by_target.values()],
+            "reached": len(reached),
             "settle_s": settle, "changes_each": each, "before_each": before_each,
             "settle_median_s": statistics.median(reached) if reached else None,
             "settle_max_s": max(reached) if reached else None, "changes": changes,
