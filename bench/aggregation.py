@@ -3,8 +3,9 @@ for N targets with 1 day and with 30 days of probe data in the tables, statement
 
 Data goes straight into `health_points` with `INSERT … SELECT FROM numbers()` (the
 materialized views fill health_minutes/hours/days as they do in production; the otel_metrics_*
-tables stay empty: the evaluation never reads them). Per target and probe: one outcome point
-(1 % `http_5xx`) and one latency histogram point (scale-5 buckets), stored 0.4 s after the
+tables stay empty: the evaluation never reads them). Per target, for each of its default probe
+kinds (completion and stream), and per probe: one outcome point (1 % `http_5xx`, drawn apart
+per kind) and one latency histogram point (scale-5 buckets), stored 0.4 s after the
 point's time, the targets' probes spread evenly over the probe interval. Each `Shape` says how
 densely: every 5 s for the recent hours, thinner for the rest of the day and the 29 days
 before. The database keeps 35 days of points and minute rollups (defaults: 7).
@@ -87,9 +88,9 @@ SHAPES = {1: Shape(24, 5, 300), 100: Shape(24, 5, 300), 1_000: Shape(24, 5, 600)
 FILL = """
 INSERT INTO health_points (inserted_at, time, start, temporality, series, source, target, provider, model,
                            signal, kind, outcome, value, buckets)
-SELECT at, at - toIntervalMillisecond(400), at - toIntervalMillisecond(400), 1, cityHash64(t, sig),
-       'probe', t, 'bench', concat('m', t), sig, 'completion',
-       if(sig = 'outcome' AND h % 100 = 0, 'http_5xx', 'ok'), 1,
+SELECT at, at - toIntervalMillisecond(400), at - toIntervalMillisecond(400), 1, cityHash64(t, kind, sig),
+       'probe', t, 'bench', concat('m', t), sig, kind,
+       if(sig = 'outcome' AND cityHash64(h, kind) % 100 = 0, 'http_5xx', 'ok'), 1,
        if(sig = 'latency', map(toInt16(floor(32 * log2(0.05 + (h % 1000) / 5000))), toUInt64(1)), map())
 FROM (
     SELECT toDateTime64(0, 3, 'UTC')
@@ -101,6 +102,7 @@ FROM (
     WHERE at > {after:DateTime64(3, 'UTC')} AND at <= {until:DateTime64(3, 'UTC')}
 )
 ARRAY JOIN ['outcome', 'latency'] AS sig
+ARRAY JOIN ['completion', 'stream'] AS kind
 """
 
 # The rows the evaluation's state lookups select, and how many granules they read for it (the

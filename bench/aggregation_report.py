@@ -41,9 +41,9 @@ def section(results: list[dict], history: list[dict]) -> list[str]:
         "## Evaluation cycle time (aggregator `evaluate()`, statement by statement)", "",
         ("Each row: one fresh database filled with `INSERT … SELECT FROM numbers()` straight into "
          "`health_points` (the materialized views fill the minute/hour/day rollups; the otel_metrics_* "
-         "tables stay empty, the evaluation never reads them): per target and probe one outcome point "
-         "(1 % `http_5xx`) and one latency histogram point (scale-5 buckets), at the density in the "
-         "table. Then consecutive instants 2 s apart, each after storing the points of the 2 s before "
+         "tables stay empty, the evaluation never reads them): per target, for each of its two default probe kinds "
+         "(completion and stream) and per probe, one outcome point (1 % `http_5xx`) and one latency "
+         "histogram point (scale-5 buckets), at the density in the table. Then consecutive instants 2 s apart, each after storing the points of the 2 s before "
          f"it (state carries from snapshot to snapshot as in the worker): {WARMUP} untimed, "
          f"{TIMED_BEFORE_MINUTE + 1} timed ordinary instants, and the minute's first instant, which also "
          "writes the 1 h window (evaluate_long_windows.sql) and `health_slo` (reported apart). \"30 days\" adds 29 older days to the same database and "
