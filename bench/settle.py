@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.pipeline import pipeline
+from bench.pipeline import Pipeline, pipeline
 
 RATES = (0.01, 0.1, 0.3, 0.5, 0.9, 1.0)
 EXPECTED = {0.01: "healthy", 0.1: "degraded", 0.3: "degraded", 0.5: "unhealthy", 0.9: "unhealthy",
@@ -54,8 +54,24 @@ def measure(work: Path, per_rate: int = 4, minutes: float = 50.0, log=print) -> 
             FROM health_points
             WHERE source = 'probe' AND signal = 'outcome' AND target IN {names:Array(String)}
             GROUP BY target""", {"names": list(models)})}
-    return {"per_rate": per_rate, "minutes": minutes,
-            "rates": [summarize(p, rows_of_rate(p, rows), probes) for p in RATES]}
+        rates = [summarize(p, rows_of_rate(p, rows), probes) for p in RATES]
+        for rate in rates:
+            rate["missed"] = [_miss(pipe, rate["p"], [r for r in rows if r["target"] == name])
+                              for i, name in enumerate(rate["names"]) if not met(rate, i)]
+    return {"per_rate": per_rate, "minutes": minutes, "rates": rates}
+
+
+def _miss(pipe: Pipeline, p: float, snapshots: list[dict]) -> str:
+    """A target that missed its goal: its status at the goal (`at_goal`) and the failed and all
+    probes of each kind stored up to then, e.g. "healthy 2/31 · 1/27" (completion · stream)."""
+    until, status = at_goal(p, snapshots)
+    counts = pipe.query("""
+        SELECT kind, toUInt64(sumIf(value, outcome != 'ok')) AS failed, toUInt64(sum(value)) AS probes
+        FROM health_points
+        WHERE source = 'probe' AND signal = 'outcome' AND target = {target:String}
+          AND time <= fromUnixTimestamp64Milli({until_ms:Int64})
+        GROUP BY kind ORDER BY kind""", {"target": snapshots[0]["target"], "until_ms": round(until * 1000)})
+    return f"{status} " + " · ".join(f"{c['failed']}/{c['probes']}" for c in counts)
 
 
 def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) -> dict:
@@ -94,6 +110,26 @@ def summarize(p: float, rows: list[dict], probes: dict[str, int] | None = None) 
             "settle_max_s": max(reached) if reached else None, "changes": changes,
             "target_hours": hours, "final": final, "before": sorted(before), "healthy_last_s": healthy_last,
             "probes_per_hour": probed / probed_hours if probes is not None and probed_hours else None}
+
+
+def met(rate: dict, i: int) -> bool:
+    """Whether the rate's target `i` (of `summarize`) settled on the expected status within the
+    goal (1 %: stayed healthy, nothing but unknown before it and no change after)."""
+    goal, settled = GOAL_S[rate["p"]], rate["settle_s"][i]
+    if goal is None:
+        return settled is not None and rate["changes_each"][i] == 0 and rate["before_each"][i] <= {"unknown"}
+    return settled is not None and settled <= goal
+
+
+def at_goal(p: float, snapshots: list[dict]) -> tuple[float, str]:
+    """When a target of rate `p` (its snapshots in time order) is judged against its goal, and
+    what it read then: the goal after its first snapshot and its status at that instant; for 1 %,
+    its last snapshot and the first status it read besides healthy and unknown (else unknown)."""
+    if GOAL_S[p] is None:
+        return snapshots[-1]["t"], next((s["status"] for s in snapshots
+                                         if s["status"] not in ("healthy", "unknown")), "unknown")
+    until = snapshots[0]["t"] + GOAL_S[p]
+    return until, [s["status"] for s in snapshots if s["t"] <= until][-1]
 
 
 def verdict(rate: dict) -> str:
@@ -136,16 +172,19 @@ def section(result: dict) -> list[str]:
          "1 % stays healthy (nothing but unknown before its first healthy, no change after); 10 % and 30 % degraded within 2 min; 50 %, 90 %, 100 % unhealthy within 30 s; at "
          "most 1 change per hour after settling. Last healthy: the latest second after its first snapshot at which a target of the rate read healthy (\"-\": none did). Probes / h: the probes of each kind stored per "
          "target-hour, against the 1,440 of the two kinds' slots: the confirmation and doubt probes "
-         "(`prober.doubt_probes`, at most 120 an hour per kind) come on top."), "",
-        "| p | expected | reached | settle median (s) | settle max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses | probes / h | goal |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+         "(`prober.doubt_probes`, at most 120 an hour per kind) come on top. Misses: each target that "
+         "missed its goal, its status at the goal and the probes stored by then (failed/all of its "
+         "completion · stream kinds; at 1 %: the first status besides healthy and unknown it read, and "
+         "the whole run)."), "",
+        "| p | expected | reached | settle median (s) | settle max (s) | last healthy (s) | changes | target-hours | changes / h | final statuses | probes / h | goal | misses: status and evidence at the goal |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
     ]
     for r in result["rates"]:
         per_hour, median, worst, finals = cells(r)
         probes = "-" if r.get("probes_per_hour") is None else f"{r['probes_per_hour']:,.0f}"
         lines.append(f"| {r['p']:.0%} | {r['expected']} | {r['reached']} of {r['targets']} | {median} | "
                      f"{worst} | {healthy_cell(r)} | {r['changes']} | {r['target_hours']:.1f} | {per_hour:.1f} | {finals} | "
-                     f"{probes} | {verdict(r)} |")
+                     f"{probes} | {verdict(r)} | {', '.join(r['missed']) or '-'} |")
     return lines
 
 

@@ -109,22 +109,14 @@ def measure(engine_dir: Path, per_rate: int = 60, minutes: float = 10.0, log=pri
     rates = [settle.summarize(p, settle.rows_of_rate(p, rows)) for p in settle.RATES]
     for rate in rates:
         rate["missed"] = [miss(rate["p"], [r for r in rows if r["target"] == name], probes[name], start.timestamp())
-                          for i, name in enumerate(rate["names"]) if not met(rate, i)]
+                          for i, name in enumerate(rate["names"]) if not settle.met(rate, i)]
     return {"per_rate": per_rate, "minutes": minutes, "rates": rates}
 
 
 def miss(p: float, snapshots: list[dict], kinds: dict[str, list[tuple[float, str]]], start: float) -> str:
-    """What a target that missed its goal read by then and the evidence it had: its status at
-    the goal (1 %: the first status it read besides healthy and unknown, else unknown) and the
-    failed and all probes of each kind up to the goal ("completion · stream"), e.g.
-    "unknown 2/31 · 1/27"."""
-    goal = settle.GOAL_S[p]
-    if goal is None:
-        until = snapshots[-1]["t"]
-        status = next((s["status"] for s in snapshots if s["status"] not in ("healthy", "unknown")), "unknown")
-    else:
-        until = snapshots[0]["t"] + goal
-        status = [s["status"] for s in snapshots if s["t"] <= until][-1]
+    """A target that missed its goal: its status at the goal (`settle.at_goal`) and the failed
+    and all probes of each kind up to then ("completion · stream"), e.g. "unknown 2/31 · 1/27"."""
+    until, status = settle.at_goal(p, snapshots)
     return f"{status} {evidence(kinds, until - start)}"
 
 
@@ -136,17 +128,8 @@ def evidence(kinds: dict[str, list[tuple[float, str]]], until_s: float) -> str:
     return " · ".join(f"{failed}/{n}" for failed, n in counts)
 
 
-def met(rate: dict, i: int) -> bool:
-    """Whether the rate's target `i` settled on the expected status within the goal (1 %: stayed
-    healthy, nothing but unknown before it and no change after)."""
-    goal, settled = settle.GOAL_S[rate["p"]], rate["settle_s"][i]
-    if goal is None:
-        return settled is not None and rate["changes_each"][i] == 0 and rate["before_each"][i] <= {"unknown"}
-    return settled is not None and settled <= goal
-
-
 def within_goal(rate: dict) -> int:
-    return sum(1 for i in range(rate["targets"]) if met(rate, i))
+    return sum(1 for i in range(rate["targets"]) if settle.met(rate, i))
 
 
 def section(result: dict) -> list[str]:

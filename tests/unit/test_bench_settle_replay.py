@@ -3,8 +3,8 @@ within each rate's goal, and the probe schedules it replays."""
 
 from __future__ import annotations
 
-from bench.settle import summarize
-from bench.settle_replay import evidence, met, miss, schedule, section, targets, within_goal
+from bench.settle import met, summarize
+from bench.settle_replay import evidence, miss, schedule, section, targets, within_goal
 
 
 def _rows(target: str, statuses: list[str]) -> list[dict]:
