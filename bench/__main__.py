@@ -154,7 +154,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, list[str]]:
     step("prober", "prober: 1,000 targets every 5 s", probers)
     step("detection", "end-to-end detection: 20 targets per failure mode through `llmhealth run`",
          lambda: detection_report.section(detection.measure(
-             tmp / "detection", per_mode=5 if short else 20, warmup=25.0 if short else 30.0,
+             tmp / "detection", per_mode=5 if short else 20,
              long_outages=(60.0,) if short else (120.0, 600.0), slow=3 if short else 10)))
     step("settle", "settle, then hold: 4 targets per error rate (1 % to 100 %)",
          lambda: settle.section(settle.measure(tmp / "settle", per_rate=2 if short else 4,

@@ -34,6 +34,8 @@ import psutil
 
 from bench import outage_cost
 from bench.pipeline import HEALTHY, Pipeline, pipeline
+from llmhealth_config.aggregator import BreakerSettings
+from llmhealth_config.model import ProberSettings
 from simulator.scenarios import demo_models
 
 MODES = ("http_500", "refused", "timeout", "stream_cut", "stream_stall")
@@ -120,7 +122,14 @@ class Mode:
         return len(self.seen_healthy) == len(self.names)
 
 
-def measure(work: Path, per_mode: int = 20, modes: tuple[str, ...] = MODES, warmup: float = 30.0,
+WARMUP_S = BreakerSettings().min_requests * ProberSettings().interval + 10.0
+"""How long targets are healthy before they flip: long enough that each kind has
+`breaker.min_requests` requests of its own before the outage, as a target monitored for more
+than a minute does. The failures of a younger target's outage stay in its rule window after it
+recovers (docs/health-model.md, "Outage")."""
+
+
+def measure(work: Path, per_mode: int = 20, modes: tuple[str, ...] = MODES, warmup: float = WARMUP_S,
             long_outages: tuple[float, ...] = (120.0, 600.0),
             long_modes: tuple[str, ...] = ("http_500", "refused"),
             bounds_off_modes: tuple[str, ...] = ("timeout",), slow: int = 10,
