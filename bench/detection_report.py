@@ -35,7 +35,8 @@ def section(result: dict) -> list[str]:
          "after flipping back, `healthy` (recovery). Targets had been healthy for at least "
          f"{result['warmup_s']:.0f} s, so each kind had `breaker.min_requests` requests of its own before "
          "the flip, as a target monitored for more than a minute has (a younger target's outage stays in "
-         "its rule window after it recovers: docs/health-model.md, \"Outage\"). Goal: detection p95 ≤ {DETECT_GOAL_S:g} s for HTTP 500, refused "
+         "its rule window after it recovers: docs/health-model.md, \"Outage\"). "
+         f"Goal: detection p95 ≤ {DETECT_GOAL_S:g} s for HTTP 500, refused "
          f"connections, hangs and stalls; recovery p95 ≤ {RECOVER_GOAL_S:g} s after outages of any "
          "length."), "",
         "| failure mode | detected | detection p50 / p95 / max (s) | outage (s, median) | recovered | recovery p50 / p95 / max (s) | goal |",

@@ -54,6 +54,7 @@ def test_section_rows_costs_and_slow_targets() -> None:
     assert ("| connection refused, 10 min outage | 600 | 240.0 | 0.0 | 34.0 | 117.0 (116.0) | 0 | "
             "0 (442) |") in text
     assert "| 1,500 | 1,497 | 3 | 10.0 s | 9.7 |" in text
+    assert "Goal: detection p95 ≤ 10 s for HTTP 500" in text and "{" not in text  # every field filled
 
 
 @pytest.mark.parametrize(("outage", "probes"), [
