@@ -23,7 +23,11 @@
 --   `needed` failures, where
 --   b^needed < 1/1,000,000 for the baseline's rate b = (e + 1) / (n + 2) (so a model failing
 --   10 % of requests at random needs 6 in a row, 30 % 12, 50 % 20: such a model starts over
---   a thousand runs an hour). Once an outage, it stays one until the breaker closes.
+--   a thousand runs an hour). While another answering kind of the target is in an outage that
+--   began after {breaker_min_requests} requests of its own, {failures} failures of an answering
+--   kind are one too: a model that is down fails all its answers, and the other kind's failures
+--   of the same outage must not count as its baseline.
+--   Once an outage, it stays one until the breaker closes.
 -- Breaker ({failures}/{successes}/{breaker_error_rate}/{breaker_min_requests}/{cooldown_s}), per kind:
 --   closed    -> open       on {failures} consecutive failures, or error rate >= {breaker_error_rate}
 --                           with at least {breaker_min_requests} requests in the rule window
@@ -171,6 +175,10 @@ broken AS (
            -- the outage baseline (above)
            probe_kind NOT IN ('models', 'context') AS answers,
            toInt64(sumIf(failures, answers) OVER by_target) AS answer_runs,
+           -- another answering kind of the target was in an outage at the previous instant,
+           -- one that began after a history of its own (as `restarts` asks)
+           max(toUInt8(answers AND prev_outage AND prev_breaker != 'closed'
+                       AND prev_outage_baseline >= {breaker_min_requests:UInt32})) OVER by_target = 1 AS answers_down,
            greatest(0, if(answers, toInt64(sumIf(window_requests, answers) OVER by_target) - answer_runs,
                           toInt64(window_requests) - failures)) AS base_n,
            greatest(0, if(answers, toInt64(sumIf(window_errors, answers) OVER by_target) - answer_runs,
@@ -204,7 +212,8 @@ judged AS (
            breaker_step.1 AS breaker,
            breaker_step.2 AS breaker_reason,
            has_previous AND breaker != prev_breaker AS breaker_changed,
-           breaker != 'closed' AND ((prev_outage AND prev_breaker != 'closed') OR failures >= outage_run) AS outage,
+           breaker != 'closed' AND ((prev_outage AND prev_breaker != 'closed') OR failures >= outage_run
+                                    OR (answers AND answers_down AND failures >= {failures:UInt32})) AS outage,
            -- the kind's own requests before the outage: only a kind with a history of its own
            -- forgets an outage's failures when its breaker closes (`restarts`)
            toUInt32(if(NOT outage, 0, if(prev_outage AND prev_breaker != 'closed', prev_outage_baseline,

@@ -141,6 +141,27 @@ def test_kinds_recovering_one_after_the_other_go_straight_back_to_healthy(store)
     assert events == [("new", "healthy"), ("healthy", "unhealthy"), ("unhealthy", "healthy")], events
 
 
+def test_a_run_during_another_kinds_outage_is_an_outage_too(store) -> None:
+    """Both kinds go down 2 s apart with a history of their own: completion's 3 failures open
+    its breaker as an outage; by the time stream has its 3, the flip back has given completion a
+    success, so completion's failures of the same outage are no longer its current run. They
+    must not count as stream's baseline (3 of 35 would ask 7 in a row): stream's run is an
+    outage because completion's is, both rule windows restart at the close, and the target goes
+    unhealthy -> healthy, never through degraded."""
+    steps = [(0, kinds(completion={"ok": 14}, stream={"ok": 14}), ("healthy",)),
+             (2, kinds(completion=FAIL3, stream="http_5xx"), ("unhealthy",)),
+             (4, kinds(completion="ok", stream=["http_5xx", "http_5xx"]), ("unhealthy",))]
+    steps += [(t, kinds(completion="ok", stream="ok"), ("",)) for t in range(6, 24, 2)]
+    actual = run_steps(store, config("completion", "stream"), steps)
+    statuses = [a[0] for a in actual]
+    assert "degraded" not in statuses and statuses[-1] == "healthy", statuses
+    rows = store.rows("SELECT probe_kind, outage, rules_from = evaluated_at AS restarted FROM health_kinds FINAL "
+                      "WHERE target = 'a' ORDER BY evaluated_at, probe_kind")
+    assert {"completion": True, "stream": True} == {
+        k: any(r["outage"] for r in rows if r["probe_kind"] == k) for k in ("completion", "stream")}
+    assert sorted(r["probe_kind"] for r in rows if r["restarted"]) == ["completion", "stream"]
+
+
 def _completion_verdicts(store) -> list[tuple[str, str]]:
     return [(r["verdict"], r["reason"]) for r in store.rows(
         "SELECT verdict, reason FROM health_kinds FINAL WHERE target = 'a' AND probe_kind = 'completion' "
