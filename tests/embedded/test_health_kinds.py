@@ -145,7 +145,7 @@ def test_a_run_during_another_kinds_outage_is_an_outage_too(store) -> None:
     """Both kinds go down 2 s apart with a history of their own: completion's 3 failures open
     its breaker as an outage; by the time stream has its 3, the flip back has given completion a
     success, so completion's failures of the same outage are no longer its current run. They
-    must not count as stream's baseline (3 of 35 would ask 7 in a row): stream's run is an
+    must not count as stream's baseline (3 of its 32 requests would ask 7 in a row): stream's run is an
     outage because completion's is, both rule windows restart at the close, and the target goes
     unhealthy -> healthy, never through degraded."""
     steps = [(0, kinds(completion={"ok": 14}, stream={"ok": 14}), ("healthy",)),
