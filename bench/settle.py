@@ -134,14 +134,8 @@ def at_goal(p: float, snapshots: list[dict]) -> tuple[float, str]:
 
 def verdict(rate: dict) -> str:
     per_hour = rate["changes"] / rate["target_hours"] if rate["target_hours"] else 0.0
-    goal = GOAL_S[rate["p"]]
-    if goal is None:  # stays healthy: unknown at most before, no change after
-        met = (rate["reached"] == rate["targets"] and rate["changes"] == 0
-               and set(rate.get("before", [])) <= {"unknown"})
-    else:
-        met = (rate["reached"] == rate["targets"] and rate["settle_max_s"] is not None
-               and rate["settle_max_s"] <= goal and per_hour <= MAX_CHANGES_PER_HOUR)
-    return "met" if met else "**not met**"
+    met_all = all(met(rate, i) for i in range(rate["targets"]))
+    return "met" if met_all and (GOAL_S[rate["p"]] is None or per_hour <= MAX_CHANGES_PER_HOUR) else "**not met**"
 
 
 def cells(row: dict) -> tuple[float, str, str, str]:
