@@ -34,8 +34,9 @@ def _prober_url(value: str) -> str:
 class BreakerSettings(Strict):
     """Circuit breaker per target: `closed` → `open` on `failures` consecutive failed probes, or
     on an error rate at or above `error_rate` over the status window with at least
-    `min_requests` requests; `open` → `half_open` after `cooldown`; `half_open` → `closed`
-    after `successes` consecutive successful probes, back to `open` on a failure."""
+    `min_requests` requests; after `cooldown`, `open` → `closed` when the last `successes`
+    probes succeeded, else `open` → `half_open`; `half_open` → `closed` after `successes`
+    consecutive successful probes, back to `open` on a failure."""
 
     failures: Annotated[int, Field(ge=1, le=100)] = 3
     successes: Annotated[int, Field(ge=1, le=100)] = 2

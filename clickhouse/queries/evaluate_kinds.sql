@@ -31,7 +31,9 @@
 -- Breaker ({failures}/{successes}/{breaker_error_rate}/{breaker_min_requests}/{cooldown_s}), per kind:
 --   closed    -> open       on {failures} consecutive failures, or error rate >= {breaker_error_rate}
 --                           with at least {breaker_min_requests} requests in the rule window
---   open      -> half_open  {cooldown_s} after opening
+--   open      -> closed     {cooldown_s} after opening, when the last {successes} probes succeeded (the
+--                           trial the half-open state waits for already passed during the cooldown)
+--   open      -> half_open  {cooldown_s} after opening, otherwise
 --   half_open -> open       on any failure;  half_open -> closed on {successes} consecutive successes
 -- Verdict, first rule that holds (n requests, e errors, r = e/n, lo its Wilson lower bound at
 -- 90 % one-sided confidence). A verdict holds in a band below the rate that entered it (the
@@ -189,6 +191,7 @@ broken AS (
            -- run that opens the breaker is
            toUInt32(if(base_e = 0, {failures:UInt32},
                        greatest({failures:UInt32}, ceil(log(0.000001) / log((base_e + 1) / (base_n + 2)))))) AS outage_run,
+           dateDiff('millisecond', prev_breaker_since, {at:DateTime64(3, 'UTC')}) >= 1000 * {cooldown_s:Float64} AS cooled,
            multiIf(prev_breaker = 'closed' AND failures >= {failures:UInt32},
                        ('open', printf('%d consecutive failures (last: %s)', failures, last_failure)),
                    prev_breaker = 'closed' AND requests >= {breaker_min_requests:UInt32}
@@ -196,8 +199,10 @@ broken AS (
                        ('open', printf('error rate %.1f%% >= %.1f%% %s (%d of %d failed)', 100 * error_rate,
                                        100 * {breaker_error_rate:Float64}, rules_text,
                                        toUInt64(errors), toUInt64(requests))),
-                   prev_breaker = 'open'
-                       AND dateDiff('millisecond', prev_breaker_since, {at:DateTime64(3, 'UTC')}) >= 1000 * {cooldown_s:Float64},
+                   prev_breaker = 'open' AND cooled AND successes >= {successes:UInt32},
+                       ('closed', printf('cooldown of %g s over and %d consecutive successes', {cooldown_s:Float64},
+                                         successes)),
+                   prev_breaker = 'open' AND cooled,
                        ('half_open', printf('cooldown of %g s over; %s', {cooldown_s:Float64}, prev_breaker_reason)),
                    prev_breaker = 'half_open' AND failed_now > 0,
                        ('open', printf('probe failed while half-open (%s)', last_failure)),
@@ -208,7 +213,7 @@ broken AS (
     WINDOW by_target AS (PARTITION BY target)
 ),
 judged AS (
-    SELECT * EXCEPT (breaker_step),
+    SELECT * EXCEPT (breaker_step, cooled),
            breaker_step.1 AS breaker,
            breaker_step.2 AS breaker_reason,
            has_previous AND breaker != prev_breaker AS breaker_changed,

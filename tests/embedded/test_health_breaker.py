@@ -134,20 +134,27 @@ SCENARIOS = [
         (2, FAIL3, ("unhealthy", "open", 3, 0)),
         (4, "ok", ("unhealthy", "open", 0, 1)),
         (6, "ok", ("unhealthy", "open", 0, 2)),
-        (8, None, ("unhealthy", "half_open", 0, 2)),
-        # The last 2 probes succeeded: the first instant in half-open closes it, also when they
-        # ran during the cooldown (the cooldown only holds the breaker open that long); after
-        # an outage of a kind with a baseline, the rule window starts again.
-        (10, None, ("healthy", "closed", 0, 2, C + "circuit breaker closed: 2 consecutive successes")),
-    ], None, id="successes-during-cooldown-close-at-first-half-open-instant"),
+        # The last 2 probes succeeded during the cooldown (it only holds the breaker open that
+        # long): the instant it ends closes the breaker without a half-open instant between;
+        # after an outage of a kind with a baseline, the rule window starts again.
+        (8, None, ("healthy", "closed", 0, 2, (
+            C + "circuit breaker closed: cooldown of 5 s over and 2 consecutive successes"))),
+        (10, None, ("healthy", "closed", 0, 2)),
+    ], [
+        (0, "a", "status", "new", "healthy", C + "error rate 0.0% over 5m (10 probes)"),
+        (2, "a", "breaker", "closed", "open", OPEN_3),
+        (2, "a", "status", "healthy", "unhealthy", f"{C}circuit breaker open: {OPEN_3}"),
+        (8, "a", "breaker", "open", "closed", "cooldown of 5 s over and 2 consecutive successes"),
+        (8, "a", "status", "unhealthy", "healthy",
+         C + "circuit breaker closed: cooldown of 5 s over and 2 consecutive successes"),
+    ], id="successes-during-cooldown-close-when-it-ends"),
     pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (2, "ok", ("unhealthy", "open", 0, 1)),
         (4, "ok", ("unhealthy", "open", 0, 2)),
         # A kind failing from its first probes has no baseline: its failures stay in the rule
         # window when the breaker closes, and hold it unhealthy while they are 35 % or more.
-        (6, None, ("unhealthy", "half_open", 0, 2)),
-        (8, None, ("unhealthy", "closed", 0, 2, (
+        (6, None, ("unhealthy", "closed", 0, 2, (
             C + "still unhealthy: 60.0% >= 35.0%: error rate 60.0% (33.0% to 82.0% at 80% confidence) "
             "over 5m (3 of 5 failed: http_5xx x3)"))),
         # below 35 % (3 of 9): degraded, after the hysteresis
