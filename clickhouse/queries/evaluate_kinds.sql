@@ -14,7 +14,8 @@
 --   (`rules_from`, `outage_baseline`): the failures of an outage do not hold a recovered kind
 --   down, while those of a kind that fails at random, or that failed within its first few
 --   probes (a few clean probes and then a run of failures say little about which it is), stay
---   in the window.
+--   in the window. A restart is undone when the kind fails again before min_requests requests
+--   (`undone`, below): it only forgets an outage's failures.
 -- Outage: the breaker is not closed and the current run of failures is longer than the error
 --   rate explains. The baseline is the window's requests before the run, of all the target's
 --   kinds that answer (all but `models` and `context`: a model failing at random fails its
@@ -114,7 +115,19 @@ stepped AS (
            if(has_previous, p.breaker, 'closed') AS prev_breaker,
            p.breaker_since AS prev_breaker_since, p.breaker_reason AS prev_breaker_reason,
            p.outage AS prev_outage, p.outage_baseline AS prev_outage_baseline, p.rules_from AS prev_rules_from,
-           greatest(prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
+           -- the rule window restarted inside the status window (`restarts`), unless the points
+           -- since say the kind fails again: 2 or more failures whose rate's lower bound (the
+           -- Wilson bound of `broken`) reaches degraded_error_rate before min_requests requests
+           -- (the restart only forgets an outage's failures; a kind failing at random, whose run
+           -- was taken for an outage, is judged on its whole status window again)
+           prev_rules_from > {window_from:DateTime64(3, 'UTC')} AS restarted,
+           arrayFilter(o -> o.stored > p.rules_from AND o.outcome != 'probe_rejected', x.outcomes) AS since_restart,
+           arraySum(o -> o.n, since_restart) AS restart_n,
+           arraySum(o -> if(o.failed, o.n, 0), since_restart) AS restart_e,
+           restarted AND restart_e > 1 AND restart_n < min_requests
+               AND (restart_e + 0.8213 - 1.2816 * sqrt(restart_e * (restart_n - restart_e) / restart_n + 0.4106))
+                   / (restart_n + 1.6425) >= degraded_error_rate AS undone,
+           if(restarted AND NOT undone, prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
            if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
               printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
               {rules_text:String}) AS rules_text,
@@ -132,7 +145,7 @@ stepped AS (
            if(fresh_n > 0, arraySort(o -> (o.time, o.failed), fresh)[-1].outcome, p.last_outcome) AS last_outcome,
            -- the status window's counts, or (rules restarted inside it) the points since
            rules_window_from > {window_from:DateTime64(3, 'UTC')} OR {long_status_window:Bool} AS rules_by_points,
-           arrayFilter(o -> o.stored > p.rules_from AND o.outcome != 'probe_rejected', x.outcomes) AS in_rules,
+           if(undone, arrayFilter(o -> o.outcome != 'probe_rejected', x.outcomes), since_restart) AS in_rules,
            if(rules_by_points, arraySum(o -> o.n, in_rules), w.requests) AS requests,
            if(rules_by_points, arraySum(o -> if(o.failed, o.n, 0), in_rules), w.errors) AS errors,
            if(rules_by_points,
@@ -166,7 +179,8 @@ stepped AS (
 -- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
 -- carries, and each join.
 broken AS (
-    SELECT * EXCEPT (fresh, fresh_n, ticks, rules_by_points, in_rules),
+    SELECT * EXCEPT (fresh, fresh_n, ticks, rules_by_points, in_rules, since_restart, restart_n, restart_e,
+                     restarted),
            if(requests > 0, errors / requests, 0) AS error_rate,
            -- Wilson score bounds of e / n, one-sided 90 % each (z = 1.2816):
            -- (e + z²/2 ∓ z·sqrt(e·(n - e)/n + z²/4)) / (n + z²)
@@ -295,7 +309,7 @@ SELECT target,
        if(has_previous, prev_breaker, '') AS previous_breaker,
        outage,
        outage_baseline,
-       if(restarts, {at:DateTime64(3, 'UTC')}, prev_rules_from) AS rules_from,
+       if(restarts, {at:DateTime64(3, 'UTC')}, if(undone, toDateTime64(0, 3, 'UTC'), prev_rules_from)) AS rules_from,
        failures AS consecutive_failures,
        successes AS consecutive_successes,
        last_failure,

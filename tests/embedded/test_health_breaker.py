@@ -149,6 +149,21 @@ SCENARIOS = [
          C + "circuit breaker closed: cooldown of 5 s over and 2 consecutive successes"),
     ], id="successes-during-cooldown-close-when-it-ends"),
     pytest.param({}, [
+        (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
+        (2, FAIL3, ("unhealthy", "open", 3, 0)),
+        (4, "ok", ("unhealthy", "open", 0, 1)),
+        (6, "ok", ("unhealthy", "open", 0, 2)),
+        (8, None, ("healthy", "closed", 0, 2)),
+        # The rule window restarted at 8; 2 of the next 3 fail, a rate whose lower bound reaches
+        # degraded_error_rate: the restart is undone and the whole status window judges the
+        # kind (on the restarted window alone, 2 of 3 read healthy until min_requests); the
+        # target's status follows after the hysteresis.
+        (10, ["http_5xx", "ok", "http_5xx"], ("healthy", "closed", 1, 0, (
+            "still healthy: degraded for 1 of 2 evaluations (" + C + "at least 10.4% >= 5.0%: "
+            "error rate 17.9% (10.4% to 28.8% at 80% confidence) over 5m (5 of 28 failed: http_5xx x5))"))),
+        (12, "ok", ("degraded", "closed", 0, 1)),
+    ], None, id="failing-again-after-a-restart-is-judged-on-the-whole-window"),
+    pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (2, "ok", ("unhealthy", "open", 0, 1)),
         (4, "ok", ("unhealthy", "open", 0, 2)),
