@@ -124,9 +124,10 @@ stepped AS (
            arrayFilter(o -> o.stored > p.rules_from AND o.outcome != 'probe_rejected', x.outcomes) AS since_restart,
            arraySum(o -> o.n, since_restart) AS restart_n,
            arraySum(o -> if(o.failed, o.n, 0), since_restart) AS restart_e,
-           restarted AND restart_e > 1 AND restart_n < min_requests
-               AND (restart_e + 0.8213 - 1.2816 * sqrt(restart_e * (restart_n - restart_e) / restart_n + 0.4106))
-                   / (restart_n + 1.6425) >= degraded_error_rate AS undone,
+           if(restarted AND restart_e > 1 AND restart_n < min_requests,
+              (restart_e + 0.8213 - 1.2816 * sqrt(restart_e * (restart_n - restart_e) / restart_n + 0.4106))
+              / (restart_n + 1.6425), NULL) AS restart_error_rate_lower,
+           ifNull(restart_error_rate_lower >= degraded_error_rate, false) AS undone,
            if(restarted AND NOT undone, prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
            if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
               printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
@@ -337,7 +338,8 @@ SELECT target,
          AND error_rate >= {degraded_hold:Float64} * degraded_error_rate),
         ('latency_p99_s', latency_p99_s, latency_p99_max,
          ifNull(probe_kind NOT IN ('stream', 'context') AND latency_p99_s > latency_p99_max, false)),
-        ('ttft_p99_s', ttft_p99_s, ttft_p99_max, ifNull(ttft_p99_s > ttft_p99_max, false))]
+        ('ttft_p99_s', ttft_p99_s, ttft_p99_max, ifNull(ttft_p99_s > ttft_p99_max, false)),
+        ('restart_undone', restart_error_rate_lower, degraded_error_rate, undone)]
            ::Array(Tuple(name LowCardinality(String), value Nullable(Float64), limit Nullable(Float64), held Bool)) AS rules,
        {version:UInt64} AS targets_version
 FROM judged

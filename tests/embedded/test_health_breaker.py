@@ -75,6 +75,23 @@ RATE_50 = ("50.0% >= 50.0%: error rate 50.0% ({} at 80% confidence) over 5m ({} 
            "http_5xx x{})")
 NO_REQUESTS = "the provider reports 0 requests remaining"
 
+FAILING_AGAIN = [
+    (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
+    (2, FAIL3, ("unhealthy", "open", 3, 0)),
+    (4, "ok", ("unhealthy", "open", 0, 1)),
+    (6, "ok", ("unhealthy", "open", 0, 2)),
+    (8, None, ("healthy", "closed", 0, 2)),
+    # The rule window restarted at 8; 2 of the next 3 fail, a rate whose lower bound reaches
+    # degraded_error_rate: the restart is undone and the whole status window judges the
+    # kind (on the restarted window alone, 2 of 3 read healthy until min_requests); the
+    # target's status follows after the hysteresis.
+    (10, ["http_5xx", "ok", "http_5xx"], ("healthy", "closed", 1, 0, (
+        "still healthy: degraded for 1 of 2 evaluations (" + C + "at least 10.4% >= 5.0%: "
+        "error rate 17.9% (10.4% to 28.8% at 80% confidence) over 5m (5 of 28 failed: http_5xx x5))"))),
+    (12, "ok", ("degraded", "closed", 0, 1)),
+]
+
+
 SCENARIOS = [
     pytest.param({}, [
         (0, {"ok": 20}, ("healthy", "closed", 0, 20, C + "error rate 0.0% over 5m (20 probes)")),
@@ -148,21 +165,7 @@ SCENARIOS = [
         (8, "a", "status", "unhealthy", "healthy",
          C + "circuit breaker closed: cooldown of 5 s over and 2 consecutive successes"),
     ], id="successes-during-cooldown-close-when-it-ends"),
-    pytest.param({}, [
-        (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
-        (2, FAIL3, ("unhealthy", "open", 3, 0)),
-        (4, "ok", ("unhealthy", "open", 0, 1)),
-        (6, "ok", ("unhealthy", "open", 0, 2)),
-        (8, None, ("healthy", "closed", 0, 2)),
-        # The rule window restarted at 8; 2 of the next 3 fail, a rate whose lower bound reaches
-        # degraded_error_rate: the restart is undone and the whole status window judges the
-        # kind (on the restarted window alone, 2 of 3 read healthy until min_requests); the
-        # target's status follows after the hysteresis.
-        (10, ["http_5xx", "ok", "http_5xx"], ("healthy", "closed", 1, 0, (
-            "still healthy: degraded for 1 of 2 evaluations (" + C + "at least 10.4% >= 5.0%: "
-            "error rate 17.9% (10.4% to 28.8% at 80% confidence) over 5m (5 of 28 failed: http_5xx x5))"))),
-        (12, "ok", ("degraded", "closed", 0, 1)),
-    ], None, id="failing-again-after-a-restart-is-judged-on-the-whole-window"),
+    pytest.param({}, FAILING_AGAIN, None, id="failing-again-after-a-restart-is-judged-on-the-whole-window"),
     pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (2, "ok", ("unhealthy", "open", 0, 1)),
@@ -275,6 +278,18 @@ def test_scenario(store, aggregator: dict, steps: list, expected_events: list | 
     assert actual == [expected for _, _, expected in steps]
     if expected_events is not None:
         assert synthetic.events(store) == expected_events
+
+
+def test_an_undone_restart_is_a_rule_of_the_kind(store) -> None:
+    """The kind's row says why the restart was undone, and its rule window is the status
+    window again."""
+    run_steps(store, config(), FAILING_AGAIN[:-1])
+    [kind] = store.rows("SELECT rules, rules_from FROM health_kinds FINAL WHERE target = 'a' "
+                        "ORDER BY evaluated_at DESC LIMIT 1")
+    rules = {r.pop("name"): r for r in kind["rules"]}
+    # 2 of 3 since the restart: Wilson lower bound (2 + 0.8213 - 1.2816 sqrt(2/3 + 0.4106)) / 4.6425
+    assert rules["restart_undone"] == {"value": pytest.approx(0.3212, abs=1e-3), "limit": 0.05, "held": True}
+    assert kind["rules_from"].startswith("1970-01-01")
 
 
 def test_discovered_targets_are_evaluated_with_their_endpoints_thresholds(store) -> None:
