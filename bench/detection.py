@@ -160,7 +160,7 @@ def measure(work: Path, per_mode: int = 20, modes: tuple[str, ...] = MODES, warm
             if group.hold:
                 group.cost = outage_cost.outage_cost(pipe, group)
         since = min(min(g.flipped.values()) for g in groups)
-        events = _status_paths(pipe, everyone, since)
+        events = _status_events(pipe, everyone, since)
         slow_probes = _slow_probes(pipe, slow_names) if slow_names else None
         cpu = _cpu(pipe)
     return {"per_mode": per_mode, "poll_s": poll, "warmup_s": warmup, "ready_s": ready_s,
@@ -283,15 +283,30 @@ def _parts(pipe: Pipeline, name: str, flipped: float | None, seen: float | None,
             "collector": stored - exported, "instant": at - stored, "evaluate": seen - at}
 
 
-def _status_paths(pipe: Pipeline, names: list[str], since: float) -> dict[str, str]:
+def _status_events(pipe: Pipeline, names: list[str], since: float) -> dict[str, list[tuple[str, str, str]]]:
+    """Per target: its status events since `since` as (from, to, reason), in time order."""
     rows = pipe.query("""
-        SELECT target, arrayStringConcat(arrayPushFront(groupArray(to_state), any(from_state)), ' → ') AS path
+        SELECT target, groupArray((from_state, to_state, reason)) AS steps
         FROM (SELECT * FROM health_events FINAL
               WHERE kind = 'status' AND target IN {names:Array(String)}
                 AND at > fromUnixTimestamp64Milli(toInt64(1000 * {since:Float64}), 'UTC')
               ORDER BY target, at)
         GROUP BY target""", {"names": names, "since": since})
-    return {r["target"]: r["path"] for r in rows}
+    return {row["target"]: [tuple(step) for step in row["steps"]] for row in rows}
+
+
+def path(steps: list[tuple[str, str, str]]) -> str:
+    """Status events as the statuses they went through, e.g. `healthy → unhealthy → healthy`."""
+    return " → ".join([steps[0][0], *(to for _, to, _ in steps)])
+
+
+def first_relapse(steps: list[tuple[str, str, str]]) -> str | None:
+    """Of status events (from, to, reason) in time order: after the first into `healthy`, the
+    first out of it again, as `to: reason`; None when there is none."""
+    back = next((i for i, (_, to, _) in enumerate(steps) if to == "healthy"), None)
+    if back is None:
+        return None
+    return next((f"{to}: {why}" for frm, to, why in steps[back + 1:] if frm == "healthy"), None)
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -310,14 +325,14 @@ def _stats(values: list[float]) -> dict:
             "max": max(values, default=float("nan"))}
 
 
-def _summary(group: Mode, events: dict[str, str]) -> dict:
+def _summary(group: Mode, events: dict[str, list[tuple[str, str, str]]]) -> dict:
     detect = [group.seen_unhealthy[n] - group.flipped[n] for n in group.seen_unhealthy]
     recover = [group.seen_healthy[n] - group.back[n] for n in group.seen_healthy if n in group.back]
     outage = [group.back[n] - group.flipped[n] for n in group.back]
     paths: dict[str, int] = {}
     for name in group.names:
-        path = events.get(name, "(none)")
-        paths[path] = paths.get(path, 0) + 1
+        went = path(events[name]) if events.get(name) else "(none)"
+        paths[went] = paths.get(went, 0) + 1
     parts = {}
     for phase in ("detect", "recover"):
         rows = [p[phase] for p in group.path if p[phase]]
@@ -327,7 +342,8 @@ def _summary(group: Mode, events: dict[str, str]) -> dict:
             "bounds_off": group.plan.bounds_off, "targets": len(group.names),
             "detect": _stats(detect), "recover": _stats(recover),
             "outage_s": statistics.median(outage) if outage else float("nan"),
-            "parts": parts, "event_paths": paths, "cost": group.cost}
+            "parts": parts, "event_paths": paths, "cost": group.cost,
+            "relapses": [r for n in group.names if (r := first_relapse(events.get(n, [])))]}
 
 
 if __name__ == "__main__":

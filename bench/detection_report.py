@@ -167,6 +167,9 @@ def _notes(result: dict) -> list[str]:
                 + (SLOWEST if m["detect"]["p95"] > DETECT_GOAL_S else ""))
         elif m["detect"]["p95"] > DETECT_GOAL_S or m["recover"]["p95"] > RECOVER_GOAL_S:
             notes.append(f"- {m['label']}: see the parts above.")
+        if m.get("relapses"):
+            notes.append(f"- {m['label']}: {len(m['relapses'])} of {m['targets']} targets left `healthy` "
+                         f"again after recovering; the first of them as `{m['relapses'][0]}`.")
     return notes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.detection import Plan
+from bench.detection import Plan, first_relapse, path
 from bench.detection_report import goal, section
 from bench.outage_cost import today_costly_probes
 
@@ -49,12 +49,16 @@ def test_section_rows_costs_and_slow_targets() -> None:
                  "timeouts": 3, "shortest_timeout_s": 10.0, "longest_ok_s": 9.7},
         "modes": [mode("timeout", 9.0, 8.0), mode("refused", 7.0, 9.0, hold=600.0, cost=cost)],
     }
+    result["modes"][0]["relapses"] = ["degraded: completion: latency p99 6.00 s > 5.00 s over 5m"] * 2
     text = "\n".join(section(result))
     assert "| timeout (hang) | 20/20 | 1.0 / 9.0 / 30.0 | 8 | 20/20 | 1.0 / 8.0 / 30.0 | met |" in text
     assert ("| connection refused, 10 min outage | 600 | 240.0 | 0.0 | 34.0 | 117.0 (116.0) | 0 | "
             "0 (442) |") in text
     assert "| 1,500 | 1,497 | 3 | 10.0 s | 9.7 |" in text
     assert "Goal: detection p95 ≤ 10 s for HTTP 500" in text and "{" not in text  # every field filled
+    assert ("- timeout (hang): 2 of 20 targets left `healthy` again after recovering; the first of them "
+            "as `degraded: completion: latency p99 6.00 s > 5.00 s over 5m`.") in text
+    assert text.count("left `healthy` again") == 1  # the refused row had none
 
 
 @pytest.mark.parametrize(("outage", "probes"), [
@@ -64,3 +68,18 @@ def test_section_rows_costs_and_slow_targets() -> None:
 ])
 def test_today_costly_probes(outage: float, probes: float) -> None:
     assert today_costly_probes(outage) == pytest.approx(probes)
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    pytest.param([("healthy", "unhealthy", "u"), ("unhealthy", "healthy", "h")], None, id="clean"),
+    pytest.param([("healthy", "unhealthy", "u"), ("unhealthy", "healthy", "h"), ("healthy", "degraded", "d"),
+                  ("degraded", "healthy", "h2")], "degraded: d", id="relapse"),
+    pytest.param([("healthy", "degraded", "d0"), ("degraded", "unhealthy", "u")], None, id="never-recovered"),
+])
+def test_first_relapse(steps: list[tuple[str, str, str]], expected: str | None) -> None:
+    """The first status a target left `healthy` for after it first recovered, with the reason."""
+    assert first_relapse(steps) == expected
+
+
+def test_path() -> None:
+    assert path([("healthy", "unhealthy", "u"), ("unhealthy", "healthy", "h")]) == "healthy → unhealthy → healthy"
