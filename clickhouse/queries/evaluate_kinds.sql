@@ -67,6 +67,9 @@ INSERT INTO health_kinds (target, evaluated_at, probe_kind, verdict, reason, bre
                          latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s,
                          ttft_p99_s, rules, targets_version)
 WITH
+-- Wilson score bound of e errors in n requests, one-sided 90 % each: z = -1.2816 the lower,
+-- z = 1.2816 the upper; (e + z²/2 + z·sqrt(e·(n - e)/n + z²/4)) / (n + z²)
+(e, n, z) -> (e + 0.8213 + z * sqrt(e * (n - e) / n + 0.4106)) / (n + 1.6425) AS wilson,
 configured AS (
     SELECT target, probe_kinds, probe_interval, kind_intervals, degraded_error_rate,
            unhealthy_error_rate, latency_p99, ttft_p99, min_requests
@@ -116,8 +119,8 @@ stepped AS (
            p.breaker_since AS prev_breaker_since, p.breaker_reason AS prev_breaker_reason,
            p.outage AS prev_outage, p.outage_baseline AS prev_outage_baseline, p.rules_from AS prev_rules_from,
            -- the rule window restarted inside the status window (`restarts`), unless the points
-           -- since say the kind fails again: 2 or more failures whose rate's lower bound (the
-           -- Wilson bound of `broken`) reaches degraded_error_rate before min_requests requests
+           -- since say the kind fails again: 2 or more failures whose rate's lower bound
+           -- (`wilson`, as in `broken`) reaches degraded_error_rate before min_requests requests
            -- (the restart only forgets an outage's failures; a kind failing at random, whose run
            -- was taken for an outage, is judged on its whole status window again)
            prev_rules_from > {window_from:DateTime64(3, 'UTC')} AS restarted,
@@ -125,8 +128,7 @@ stepped AS (
            arraySum(o -> o.n, since_restart) AS restart_n,
            arraySum(o -> if(o.failed, o.n, 0), since_restart) AS restart_e,
            if(restarted AND restart_e > 1 AND restart_n < min_requests,
-              (restart_e + 0.8213 - 1.2816 * sqrt(restart_e * (restart_n - restart_e) / restart_n + 0.4106))
-              / (restart_n + 1.6425), NULL) AS restart_error_rate_lower,
+              wilson(restart_e, restart_n, -1.2816), NULL) AS restart_error_rate_lower,
            ifNull(restart_error_rate_lower >= degraded_error_rate, false) AS undone,
            if(restarted AND NOT undone, prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
            if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
@@ -183,12 +185,8 @@ broken AS (
     SELECT * EXCEPT (fresh, fresh_n, ticks, rules_by_points, in_rules, since_restart, restart_n, restart_e,
                      restarted),
            if(requests > 0, errors / requests, 0) AS error_rate,
-           -- Wilson score bounds of e / n, one-sided 90 % each (z = 1.2816):
-           -- (e + z²/2 ∓ z·sqrt(e·(n - e)/n + z²/4)) / (n + z²)
-           if(requests > 0, greatest(0, (errors + 0.8213 - 1.2816 * sqrt(errors * (requests - errors) / requests + 0.4106))
-                                        / (requests + 1.6425)), 0) AS error_rate_lower,
-           if(requests > 0, least(1, (errors + 0.8213 + 1.2816 * sqrt(errors * (requests - errors) / requests + 0.4106))
-                                     / (requests + 1.6425)), 1) AS error_rate_upper,
+           if(requests > 0, greatest(0, wilson(errors, requests, -1.2816)), 0) AS error_rate_lower,
+           if(requests > 0, least(1, wilson(errors, requests, 1.2816)), 1) AS error_rate_upper,
            -- the outage baseline (above)
            probe_kind NOT IN ('models', 'context') AS answers,
            toInt64(sumIf(failures, answers) OVER by_target) AS answer_runs,

@@ -50,6 +50,9 @@ INSERT INTO health_snapshots (target, evaluated_at, kind, status, reason, status
                               context_preservation_rate, passive_latency_p50_s, passive_latency_p90_s,
                               passive_latency_p99_s)
 WITH
+-- Wilson score bound of e errors in n requests, one-sided 90 % (z = -1.2816 the lower), as
+-- evaluate_kinds.sql binds it for the kinds' rules
+(e, n, z) -> (e + 0.8213 + z * sqrt(e * (n - e) / n + 0.4106)) / (n + 1.6425) AS wilson,
 configured AS (
     SELECT target, degraded_error_rate, unhealthy_error_rate, min_requests, pool, ratelimit_exhaustion,
            empty(probe_kinds) AS passive_only
@@ -191,11 +194,7 @@ joined AS (
 judged AS (
     SELECT *,
            if(answer_requests > 0, answer_errors / answer_requests, 0) AS answer_rate,
-           -- Wilson lower bound, one-sided 90 % (z = 1.2816), as the kinds' rules
-           if(answer_requests > 0,
-              greatest(0, (answer_errors + 0.8213 - 1.2816 * sqrt(answer_errors * (answer_requests - answer_errors)
-                                                                  / answer_requests + 0.4106))
-                          / (answer_requests + 1.6425)), 0) AS answer_lower,
+           if(answer_requests > 0, greatest(0, wilson(answer_errors, answer_requests, -1.2816)), 0) AS answer_lower,
            answer_errors_by_type['http_429'] * 2 > answer_errors AS answers_mostly_429,
            multiIf(answer_kinds < 2, 0,
                    answer_requests >= {breaker_min_requests:UInt32} AND answer_rate >= unhealthy_error_rate, 5,
