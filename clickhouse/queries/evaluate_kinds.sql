@@ -15,7 +15,10 @@
 --   down, while those of a kind that fails at random, or that failed within its first few
 --   probes (a few clean probes and then a run of failures say little about which it is), stay
 --   in the window. A restart is undone when the kind fails again before min_requests requests
---   (`undone`, below): it only forgets an outage's failures.
+--   (`undone`, below): the kind is then judged on its status window without the outage's run
+--   (the points from `outage_from`, where the outage's run of failures began, to the close),
+--   so the history before the outage and the points since the close both count, and the
+--   outage's failures still do not.
 -- Outage: the breaker is not closed and the current run of failures is longer than the error
 --   rate explains. The baseline is the window's requests before the run, of all the target's
 --   kinds that answer (all but `models` and `context`: a model failing at random fails its
@@ -62,7 +65,7 @@
 --   healthy
 INSERT INTO health_kinds (target, evaluated_at, probe_kind, verdict, reason, breaker, breaker_since,
                          breaker_reason, previous_breaker, outage, outage_baseline, rules_from, consecutive_failures,
-                         consecutive_successes, last_failure, last_probe_at, last_outcome, requests,
+                         consecutive_successes, run_from, outage_from, restart_undone, last_failure, last_probe_at, last_outcome, requests,
                          errors, error_rate, error_rate_lower, error_rate_upper, errors_by_type,
                          latency_p50_s, latency_p90_s, latency_p99_s, ttft_p50_s, ttft_p90_s,
                          ttft_p99_s, rules, targets_version)
@@ -94,7 +97,7 @@ pairs AS (
 previous AS (
     SELECT target, probe_kind, evaluated_at, verdict, breaker, breaker_since, breaker_reason,
            outage, outage_baseline, rules_from, consecutive_failures, consecutive_successes,
-           last_failure, last_probe_at, last_outcome
+           run_from, outage_from, restart_undone, last_failure, last_probe_at, last_outcome
     FROM health_kinds
     WHERE evaluated_at >= {lookback_from:DateTime64(3, 'UTC')} AND evaluated_at < {at:DateTime64(3, 'UTC')}
     ORDER BY target, probe_kind, evaluated_at DESC
@@ -118,37 +121,52 @@ stepped AS (
            if(has_previous, p.breaker, 'closed') AS prev_breaker,
            p.breaker_since AS prev_breaker_since, p.breaker_reason AS prev_breaker_reason,
            p.outage AS prev_outage, p.outage_baseline AS prev_outage_baseline, p.rules_from AS prev_rules_from,
+           p.outage_from AS prev_outage_from,
            -- the rule window restarted inside the status window (`restarts`), unless the points
            -- since say the kind fails again: 2 or more failures whose rate's lower bound
-           -- (`wilson`, as in `broken`) reaches degraded_error_rate before min_requests requests
-           -- (the restart only forgets an outage's failures; a kind failing at random, whose run
-           -- was taken for an outage, is judged on its whole status window again)
+           -- (`wilson`, as in `broken`) reaches degraded_error_rate before min_requests requests,
+           -- now or at an earlier instant (`restart_undone`). The restart only forgets an
+           -- outage's failures: an undone one judges the status window without the outage's run,
+           -- where a kind failing at random, whose run was taken for an outage, still shows its
+           -- rate before the run and since the close, and a kind that recovered shows the few
+           -- failures since the close among the successes of its history.
            prev_rules_from > {window_from:DateTime64(3, 'UTC')} AS restarted,
            arrayFilter(o -> o.stored > p.rules_from AND o.outcome != 'probe_rejected', x.outcomes) AS since_restart,
            arraySum(o -> o.n, since_restart) AS restart_n,
            arraySum(o -> if(o.failed, o.n, 0), since_restart) AS restart_e,
            if(restarted AND restart_e > 1 AND restart_n < min_requests,
               wilson(restart_e, restart_n, -1.2816), NULL) AS restart_error_rate_lower,
-           ifNull(restart_error_rate_lower >= degraded_error_rate, false) AS undone,
-           if(restarted AND NOT undone, prev_rules_from, {window_from:DateTime64(3, 'UTC')}) AS rules_window_from,
-           if(rules_window_from > {window_from:DateTime64(3, 'UTC')},
-              printf('since the breaker closed %d s ago', dateDiff('second', rules_window_from, {at:DateTime64(3, 'UTC')})),
-              {rules_text:String}) AS rules_text,
+           restarted AND (p.restart_undone OR ifNull(restart_error_rate_lower >= degraded_error_rate, false)) AS undone,
+           multiIf(undone,
+                       printf('%s without the outage from %d s to %d s ago', {rules_text:String},
+                              dateDiff('second', prev_outage_from, {at:DateTime64(3, 'UTC')}),
+                              dateDiff('second', prev_rules_from, {at:DateTime64(3, 'UTC')})),
+                   restarted,
+                       printf('since the breaker closed %d s ago', dateDiff('second', prev_rules_from, {at:DateTime64(3, 'UTC')})),
+                   {rules_text:String}) AS rules_text,
            arrayFilter(o -> o.stored > p.evaluated_at, x.outcomes) AS fresh,
            arraySum(o -> o.n, fresh) AS fresh_n,
            arraySum(o -> if(o.failed, o.n, 0), fresh) AS failed_now,
            -- in time order, a failure after a success exported with it; rejected probes skipped
            arraySort(o -> (o.time, o.failed), arrayFilter(o -> o.outcome != 'probe_rejected', fresh)) AS ticks,
-           toUInt32(arrayFold((f, o) -> if(o.failed, f + o.n, if(o.n > 0, 0, f)), ticks,
-                              toFloat64(p.consecutive_failures))) AS failures,
+           -- the run of failures: its length and the insert time of its first point
+           arrayFold((r, o) -> if(o.failed AND o.n > 0, (r.1 + o.n, if(r.1 = 0, o.stored, r.2)),
+                                  if(o.n > 0 AND NOT o.failed, (toFloat64(0), toDateTime64(0, 3, 'UTC')), r)),
+                     ticks, (toFloat64(p.consecutive_failures), p.run_from)) AS run,
+           toUInt32(run.1) AS failures,
+           run.2 AS run_from,
            toUInt32(arrayFold((s, o) -> if(o.failed, if(o.n > 0, 0, s), s + o.n), ticks,
                               toFloat64(p.consecutive_successes))) AS successes,
            if(failed_now > 0, arrayLast(o -> o.failed AND o.n > 0, ticks).outcome, p.last_failure) AS last_failure,
            if(fresh_n > 0, arrayMax(o -> o.stored, fresh), p.last_probe_at) AS last_probe_at,
            if(fresh_n > 0, arraySort(o -> (o.time, o.failed), fresh)[-1].outcome, p.last_outcome) AS last_outcome,
-           -- the status window's counts, or (rules restarted inside it) the points since
-           rules_window_from > {window_from:DateTime64(3, 'UTC')} OR {long_status_window:Bool} AS rules_by_points,
-           if(undone, arrayFilter(o -> o.outcome != 'probe_rejected', x.outcomes), since_restart) AS in_rules,
+           -- the status window's counts, or (rules restarted inside it) the points since, or
+           -- (restart undone) the window's points but the outage's run
+           restarted OR {long_status_window:Bool} AS rules_by_points,
+           if(undone,
+              arrayFilter(o -> o.outcome != 'probe_rejected'
+                               AND NOT (o.stored >= prev_outage_from AND o.stored <= prev_rules_from), x.outcomes),
+              since_restart) AS in_rules,
            if(rules_by_points, arraySum(o -> o.n, in_rules), w.requests) AS requests,
            if(rules_by_points, arraySum(o -> if(o.failed, o.n, 0), in_rules), w.errors) AS errors,
            if(rules_by_points,
@@ -182,8 +200,8 @@ stepped AS (
 -- Few steps on purpose: planning costs each nested SELECT in proportion to the columns it
 -- carries, and each join.
 broken AS (
-    SELECT * EXCEPT (fresh, fresh_n, ticks, rules_by_points, in_rules, since_restart, restart_n, restart_e,
-                     restarted),
+    SELECT * EXCEPT (fresh, fresh_n, ticks, run, rules_by_points, in_rules, since_restart, restart_n,
+                     restart_e, restarted),
            if(requests > 0, errors / requests, 0) AS error_rate,
            if(requests > 0, greatest(0, wilson(errors, requests, -1.2816)), 0) AS error_rate_lower,
            if(requests > 0, least(1, wilson(errors, requests, 1.2816)), 1) AS error_rate_upper,
@@ -236,6 +254,8 @@ judged AS (
            -- forgets an outage's failures when its breaker closes (`restarts`)
            toUInt32(if(NOT outage, 0, if(prev_outage AND prev_breaker != 'closed', prev_outage_baseline,
                                          greatest(0, toInt64(window_requests) - failures)))) AS outage_baseline,
+           -- where the latest outage's run began, kept after it ends (an undone restart leaves it out)
+           if(outage AND NOT (prev_outage AND prev_breaker != 'closed'), run_from, prev_outage_from) AS outage_from,
            -- closing after an outage of a kind with a history of its own: its rule window starts again
            breaker_changed AND breaker = 'closed' AND prev_outage
                AND prev_outage_baseline >= {breaker_min_requests:UInt32} AS restarts,
@@ -308,9 +328,12 @@ SELECT target,
        if(has_previous, prev_breaker, '') AS previous_breaker,
        outage,
        outage_baseline,
-       if(restarts, {at:DateTime64(3, 'UTC')}, if(undone, toDateTime64(0, 3, 'UTC'), prev_rules_from)) AS rules_from,
+       if(restarts, {at:DateTime64(3, 'UTC')}, prev_rules_from) AS rules_from,
        failures AS consecutive_failures,
        successes AS consecutive_successes,
+       run_from,
+       outage_from,
+       undone AND NOT restarts AS restart_undone,
        last_failure,
        last_probe_at,
        last_outcome,

@@ -75,19 +75,38 @@ RATE_50 = ("50.0% >= 50.0%: error rate 50.0% ({} at 80% confidence) over 5m ({} 
            "http_5xx x{})")
 NO_REQUESTS = "the provider reports 0 requests remaining"
 
-FAILING_AGAIN = [
+RECOVERED_THEN_TIMEOUTS = [
     (0, {"ok": 20}, ("healthy", "closed", 0, 20)),
     (2, FAIL3, ("unhealthy", "open", 3, 0)),
     (4, "ok", ("unhealthy", "open", 0, 1)),
     (6, "ok", ("unhealthy", "open", 0, 2)),
     (8, None, ("healthy", "closed", 0, 2)),
-    # The rule window restarted at 8; 2 of the next 3 fail, a rate whose lower bound reaches
-    # degraded_error_rate: the restart is undone and the whole status window judges the
-    # kind (on the restarted window alone, 2 of 3 read healthy until min_requests); the
-    # target's status follows after the hysteresis.
+    # The rule window restarted at 8; 2 of the next 3 time out, a rate whose lower bound
+    # reaches degraded_error_rate: the restart is undone, and the status window without the
+    # outage's run (from its first failure, stored at 1, to the close at 8) judges the kind:
+    # 2 failures after 20 clean probes. The outage's failures do not come back.
+    (10, ["timeout", "ok", "timeout"], ("healthy", "closed", 1, 0, (
+        C + "error rate 8.7% over 5m without the outage from 9 s to 2 s ago (23 probes)"))),
+    (12, "ok", ("healthy", "closed", 0, 1, (
+        C + "error rate 8.3% over 5m without the outage from 11 s to 4 s ago (24 probes)"))),
+]
+
+FAIL7 = ["http_5xx"] * 7
+FAILING_AGAIN = [
+    # 2 of 20 failed: after that baseline, a run of 7 is an outage (0.136^7 < 1/1,000,000)
+    (0, spread(20, {"http_5xx": 2}), ("healthy", "closed", 0, 9)),
+    (2, FAIL7, ("unhealthy", "open", 7, 0)),
+    (4, "ok", ("unhealthy", "open", 0, 1)),
+    (6, "ok", ("unhealthy", "open", 0, 2)),
+    (8, None, ("healthy", "closed", 0, 2)),
+    # 2 of the next 3 fail: the restart is undone, and the window without the outage's run
+    # shows the rate the kind fails at, before the run and since the close (4 of 23); on the
+    # restarted window alone, 2 of 3 read healthy until min_requests. The target's status
+    # follows after the hysteresis.
     (10, ["http_5xx", "ok", "http_5xx"], ("healthy", "closed", 1, 0, (
-        "still healthy: degraded for 1 of 2 evaluations (" + C + "at least 10.4% >= 5.0%: "
-        "error rate 17.9% (10.4% to 28.8% at 80% confidence) over 5m (5 of 28 failed: http_5xx x5))"))),
+        "still healthy: degraded for 1 of 2 evaluations (" + C + "at least 9.5% >= 5.0%: "
+        "error rate 17.4% (9.5% to 29.6% at 80% confidence) over 5m without the outage from 9 s "
+        "to 2 s ago (4 of 23 failed: http_5xx x4))"))),
     (12, "ok", ("degraded", "closed", 0, 1)),
 ]
 
@@ -165,7 +184,10 @@ SCENARIOS = [
         (8, "a", "status", "unhealthy", "healthy",
          C + "circuit breaker closed: cooldown of 5 s over and 2 consecutive successes"),
     ], id="successes-during-cooldown-close-when-it-ends"),
-    pytest.param({}, FAILING_AGAIN, None, id="failing-again-after-a-restart-is-judged-on-the-whole-window"),
+    pytest.param({}, FAILING_AGAIN, None,
+                 id="failing-again-after-a-restart-is-judged-on-the-window-without-the-outage"),
+    pytest.param({}, RECOVERED_THEN_TIMEOUTS, None,
+                 id="a-recovered-kind-failing-twice-after-the-close-keeps-its-outage-out"),
     pytest.param({}, [
         (0, FAIL3, ("unhealthy", "open", 3, 0)),
         (2, "ok", ("unhealthy", "open", 0, 1)),
@@ -281,15 +303,22 @@ def test_scenario(store, aggregator: dict, steps: list, expected_events: list | 
 
 
 def test_an_undone_restart_is_a_rule_of_the_kind(store) -> None:
-    """The kind's row says why the restart was undone, and its rule window is the status
-    window again."""
-    run_steps(store, config(), FAILING_AGAIN[:-1])
-    [kind] = store.rows("SELECT rules, rules_from FROM health_kinds FINAL WHERE target = 'a' "
-                        "ORDER BY evaluated_at DESC LIMIT 1")
-    rules = {r.pop("name"): r for r in kind["rules"]}
+    """The kind's row says why the restart was undone and which points its rule window leaves
+    out, and stays undone at the next instants (its own requests since the close reach no
+    min_requests by then)."""
+    run_steps(store, config(), FAILING_AGAIN)
+    kinds = store.rows("SELECT evaluated_at, rules, rules_from, outage_from, restart_undone FROM health_kinds "
+                       "FINAL WHERE target = 'a' ORDER BY evaluated_at")
+    by_instant = {parse(k["evaluated_at"]): k for k in kinds}
+    undone, after = by_instant[instant(10)], by_instant[instant(12)]
+    rules = {r.pop("name"): r for r in undone["rules"]}
     # 2 of 3 since the restart: Wilson lower bound (2 + 0.8213 - 1.2816 sqrt(2/3 + 0.4106)) / 4.6425
     assert rules["restart_undone"] == {"value": pytest.approx(0.3212, abs=1e-3), "limit": 0.05, "held": True}
-    assert kind["rules_from"].startswith("1970-01-01")
+    for row in (undone, after):
+        assert row["restart_undone"] is True
+        assert parse(row["rules_from"]) == instant(8)  # the close
+        assert parse(row["outage_from"]) == instant(1)  # the run's first failure, stored at 1
+    assert [k["restart_undone"] for k in kinds[:5]] == [False] * 5
 
 
 def test_discovered_targets_are_evaluated_with_their_endpoints_thresholds(store) -> None:

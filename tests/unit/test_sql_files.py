@@ -73,6 +73,7 @@ LANDED = {
     "0059_health_passive_unmatched_view.sql": "8a0596ac785772c1",
     "0060_health_snapshots_passive_latency.sql": "171d62590493cfff",
     "0061_health_slo_passive.sql": "6e6a154f7285361f",
+    "0062_health_kinds_outage_run.sql": "5afb0078e9431abd",
 }
 """The first 16 hex digits of each landed migration's SHA-256."""
 
