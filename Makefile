@@ -22,7 +22,7 @@ run: $(STAMP)  ## the whole pipeline on this machine (demo targets when no confi
 
 test: $(STAMP)  ## unit and (with Docker) container tests, then the embedded tier; each tier two files at a time
 	$(PY) -m pytest -q -ra -n 2 --dist loadfile --durations=15 -m "not embedded" $(ARGS)
-	$(PY) -m pytest -q -ra -n 2 --dist loadfile --durations=25 -m embedded $(ARGS)
+	$(PY) -m pytest -q -ra -n 2 --dist loadfile --no-loadscope-reorder --durations=25 -m embedded $(ARGS)
 
 test-unit: $(STAMP)  ## unit tests only (no engine, no child processes)
 	$(PY) -m pytest -q -ra tests/unit $(ARGS)

@@ -15,6 +15,14 @@ from aggregator.store.embedded import EmbeddedStore
 from llmhealth_config.model import RetentionSettings
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules marked `long` first, each module's tests and the rest in their order:
+    `make test` hands whole modules to its two workers in this order (`--no-loadscope-reorder`:
+    by default they go by their number of tests, most first), and a long one handed out last
+    would keep one worker busy alone while the other has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def engine_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")

@@ -39,7 +39,7 @@ from harness.pipeline import query, running_pipeline
 from harness.ports import free_ports
 from llmhealth_config.aggregator import AggregatorSettings
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 
 RULES_FILE = GRAFANA / "provisioning" / "alerting" / "llmhealth.yaml"
 MIN_DEMO_S = 35   # enough probes for quantiles, events and breakers

@@ -18,7 +18,7 @@ import yaml
 
 from harness.pipeline import query, running_pipeline
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 OUTAGE_S = 40
 MODEL = "demo-down"  # every request is a 500: one simulator request per probe, none hang
 # The targets whose chat probes the simulator counts under MODEL: OpenAI API and Ollama API.

@@ -32,7 +32,7 @@ from harness.ports import free_ports
 from simulator.behavior import ModelBehavior
 from simulator.server import running
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 
 MODELS = {"shared": ModelBehavior(), "slowish": ModelBehavior(latency_p50=1.5, latency_p99=2.0),
           "app-429": ModelBehavior(error_rate=1.0, error_kind="http_429"),

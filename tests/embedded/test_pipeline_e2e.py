@@ -22,7 +22,7 @@ from harness.pipeline import cli, query, running_pipeline
 from llmhealth.run.demo import with_demo_targets
 from llmhealth_config import load_config
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 DEADLINE_S = 45  # 15 s on an idle 2-core machine; room for a loaded CI runner
 
 

@@ -16,7 +16,7 @@ from harness.pipeline import query, running_pipeline
 from simulator.behavior import ModelBehavior
 from simulator.server import running
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 INTERVAL_S = 2
 TIMEOUT_S = 5  # the hung models hang for a minute: every probe of theirs runs to its timeout
 WATCH_S = 40

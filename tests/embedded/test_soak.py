@@ -25,7 +25,7 @@ import pytest
 
 from bench import soak
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 
 TARGETS = 20
 MINUTES = 2.0

@@ -21,7 +21,7 @@ from harness.pipeline import running_pipeline
 from harness.status_page import page_site
 from llmhealth.run.demo import DEMO_MODELS
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 READY_S = 90  # the demo's first statuses: 15 s on an idle machine, 45 s on a loaded one
 PAGE_LAG_S = 10  # from the API reporting a change to the page showing it
 SETTINGS = {"aggregator": {"interval": 5}}

@@ -28,7 +28,7 @@ from aggregator.store.http import HttpStore
 from harness.ports import free_ports
 from llmhealth.run import tether
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 PASSWORD = "topology-test-password"
 INTERVAL_S = 2.0  # aggregator.interval
 START_S = 60
