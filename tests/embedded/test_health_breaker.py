@@ -304,20 +304,25 @@ def test_scenario(store, aggregator: dict, steps: list, expected_events: list | 
 
 def test_an_undone_restart_is_a_rule_of_the_kind(store) -> None:
     """The kind's row says why the restart was undone and which points its rule window leaves
-    out, and stays undone at the next instants (its own requests since the close reach no
-    min_requests by then)."""
-    run_steps(store, config(), FAILING_AGAIN)
-    kinds = store.rows("SELECT evaluated_at, rules, rules_from, outage_from, restart_undone FROM health_kinds "
-                       "FINAL WHERE target = 'a' ORDER BY evaluated_at")
+    out, and stays undone once the points since the close no longer would undo it (12
+    requests, more than min_requests)."""
+    run_steps(store, config(), [*FAILING_AGAIN, (14, {"ok": 8}, ())])
+    kinds = store.rows("SELECT evaluated_at, rules, rules_from, outage_from, restart_undone, requests, errors "
+                       "FROM health_kinds FINAL WHERE target = 'a' ORDER BY evaluated_at")
     by_instant = {parse(k["evaluated_at"]): k for k in kinds}
-    undone, after = by_instant[instant(10)], by_instant[instant(12)]
+    undone, later = by_instant[instant(10)], by_instant[instant(14)]
     rules = {r.pop("name"): r for r in undone["rules"]}
     # 2 of 3 since the restart: Wilson lower bound (2 + 0.8213 - 1.2816 sqrt(2/3 + 0.4106)) / 4.6425
     assert rules["restart_undone"] == {"value": pytest.approx(0.3212, abs=1e-3), "limit": 0.05, "held": True}
-    for row in (undone, after):
+    later_rules = {r.pop("name"): r for r in later["rules"]}
+    assert later_rules["restart_undone"] == {"value": None, "limit": 0.05, "held": True}
+    for row in (undone, by_instant[instant(12)], later):
         assert row["restart_undone"] is True
         assert parse(row["rules_from"]) == instant(8)  # the close
         assert parse(row["outage_from"]) == instant(1)  # the run's first failure, stored at 1
+    # the 20 before the outage and the 12 since the close (the run's 7 failures and the 2
+    # successes that closed the breaker left out)
+    assert (later["requests"], later["errors"]) == (32, 4)
     assert [k["restart_undone"] for k in kinds[:5]] == [False] * 5
 
 
